@@ -1,0 +1,47 @@
+# Two commands do everything: `make book` builds the site, `make test` runs every test.
+# Both create the virtual environment .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help setup book test unit notebooks lab clean
+
+help:
+	@echo "make book       build the site into _build/html (sets everything up on first use)"
+	@echo "make test       build the site, then run every test: unit, notebooks (nbval), browser"
+	@echo "make unit       only the unit tests in tests/ (quick)"
+	@echo "make notebooks  re-execute every chapter in place so its stored outputs are current"
+	@echo "make lab        open JupyterLab on chapters/ in the project's environment"
+	@echo "make clean      remove _build (keeps .venv)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build -W -n --keep-going .
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+test: book
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_NBVAL) tests chapters
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests
+
+notebooks: $(STAMP)
+	$(BIN)/jupyter execute --inplace $(NOTEBOOKS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
+
+clean:
+	rm -rf _build

@@ -1,3 +1,111 @@
-"""Placeholder: being written."""
+"""The two products of matrix calculus: Frobenius ``A:B`` and Hadamard ``A ⊙ B``.
 
-__all__: list[str] = []
+The Frobenius product turns two matrices of the same shape into a number,
+
+    A:B = tr(AᵀB) = Σ_ij A_ij B_ij,
+
+and is how the book writes a differential: ``dL = G:dX`` says that ``G`` is the gradient
+of the scalar ``L`` with respect to the matrix ``X``.
+
+The Hadamard product multiplies entry by entry, ``(A ⊙ B)_ij = A_ij B_ij``; it is how an
+element-wise activation enters the backward pass, ``e^t = (...) ⊙ σ'(Z^t)``.
+
+Both products require operands of exactly the same shape: nothing is broadcast.
+Either operand may be a ``scipy.sparse`` matrix (the gradient with respect to a sparse
+adjacency is one); the work is then done on its stored entries only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["frobenius", "hadamard"]
+
+
+def _checked(name: str, X: Any) -> Any:
+    """Return ``X`` as a numeric NumPy array, or unchanged if it is scipy.sparse."""
+    if sp.issparse(X):
+        return X
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric array, got dtype {X.dtype} of shape {X.shape}")
+    return X
+
+
+def _same_shape(op: str, A: Any, B: Any) -> None:
+    if A.shape != B.shape:
+        raise ValueError(
+            f"{op}: A and B must have the same shape, got A {A.shape} and B {B.shape} "
+            f"(nothing is broadcast)"
+        )
+
+
+def frobenius(A: Any, B: Any) -> float:
+    """The Frobenius product ``A:B = tr(AᵀB) = Σ_ij A_ij B_ij``.
+
+    Parameters
+    ----------
+    A, B : array_like or scipy.sparse matrix, same shape (for instance m×n)
+
+    Returns
+    -------
+    float
+        The number ``A:B``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ (the message names both).
+    TypeError
+        If an operand is not numeric.
+
+    Examples
+    --------
+    >>> frobenius([[1, 2], [3, 4]], [[1, 0], [0, 1]])   # = tr(A), since B = I
+    5.0
+    """
+    A, B = _checked("frobenius: A", A), _checked("frobenius: B", B)
+    _same_shape("frobenius", A, B)
+    if sp.issparse(A):
+        return float(A.multiply(B).sum())
+    if sp.issparse(B):
+        return float(B.multiply(A).sum())
+    return float(np.sum(A * B))
+
+
+def hadamard(A: Any, B: Any) -> Any:
+    """The Hadamard (entry-by-entry) product ``(A ⊙ B)_ij = A_ij B_ij``.
+
+    Parameters
+    ----------
+    A, B : array_like or scipy.sparse matrix, same shape (for instance m×n)
+
+    Returns
+    -------
+    ndarray or scipy.sparse CSR matrix, same shape
+        ``A ⊙ B``; sparse if either operand is sparse (a zero in one operand
+        stays a zero in the product).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ (the message names both).
+    TypeError
+        If an operand is not numeric.
+
+    Examples
+    --------
+    >>> hadamard([[1, 2], [3, 4]], [[10, 0], [0, 10]])
+    array([[10,  0],
+           [ 0, 40]])
+    """
+    A, B = _checked("hadamard: A", A), _checked("hadamard: B", B)
+    _same_shape("hadamard", A, B)
+    if sp.issparse(A):
+        return A.multiply(B).tocsr()
+    if sp.issparse(B):
+        return B.multiply(A).tocsr()
+    return A * B

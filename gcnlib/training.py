@@ -23,8 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .losses import accuracy, softmax_cross_entropy
-from .recursion import backward, forward
+from . import losses, recursion
 
 __all__ = ["glorot_uniform", "dropout_mask", "sparse_dropout", "Adam", "History", "train"]
 
@@ -276,14 +275,14 @@ def train(
 
     for epoch in range(epochs):
         H0, masks = _dropout_inputs(X, widths, m, dropout, rng)
-        trace = forward(A_hat, H0, weights, sigma, masks=masks)
-        loss, e_T = softmax_cross_entropy(trace.Z[-1], labels, splits["train"])
-        grads = list(backward(trace, e_T, wrt=("W",)).W)
+        trace = recursion.forward(A_hat, H0, weights, sigma, masks=masks)
+        loss, e_T = losses.softmax_cross_entropy(trace.Z[-1], labels, splits["train"])
+        grads = list(recursion.backward(trace, e_T, wrt=("W",)).W)
         grads[0] = grads[0] + weight_decay * weights[0]
         adam.step(grads)
         history.loss.append(float(loss) + _decay(weights, weight_decay))
 
-        evaluation = forward(A_hat, X, weights, sigma)
+        evaluation = recursion.forward(A_hat, X, weights, sigma)
         _record(history, evaluation.Z[-1], labels, splits, _decay(weights, weight_decay))
         if callback is not None:
             callback(epoch, evaluation)
@@ -308,10 +307,10 @@ def _record(history: History, Z: np.ndarray, labels: np.ndarray, splits: dict, d
     """Append the accuracy of each split (and the validation loss) for the output ``Z = Z^T``."""
     for name in ("train", "val", "test"):
         mask = splits[name]
-        value = float("nan") if mask is None else float(accuracy(Z, labels, mask))
+        value = float("nan") if mask is None else float(losses.accuracy(Z, labels, mask))
         getattr(history, f"{name}_accuracy").append(value)
     val = splits["val"]
-    history.val_loss.append(float("nan") if val is None else float(softmax_cross_entropy(Z, labels, val)[0]) + decay)
+    history.val_loss.append(float("nan") if val is None else float(losses.softmax_cross_entropy(Z, labels, val)[0]) + decay)
 
 
 def _should_stop(val_loss: list[float], window: int) -> bool:

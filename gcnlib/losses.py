@@ -1,3 +1,220 @@
-"""Placeholder: being written."""
+"""Losses: each returns the value ``L`` and the gradient ``e^T = ∂L/∂Z^T`` that starts the backward pass.
 
-__all__: list[str] = []
+* :func:`squared_error`: ``L = ½‖Z − Y‖²_F``, whose gradient is simply ``e^T = Z − Y``.
+* :func:`softmax_cross_entropy`: node classification. Row i of ``Z`` holds the scores of
+  node i for the n classes; ``softmax`` turns them into probabilities ``P`` and the loss is
+  the mean of ``−log P_{i, y_i}`` over the labelled nodes S (the *mask*: in the
+  semi-supervised setting of Kipf and Welling {cite:p}`kipf2017` only a few nodes carry a
+  label). Its gradient is ``e^T = (P − Y)/|S|`` on the rows in S and 0 on the others,
+  where Y is the one-hot matrix of the labels.
+
+All functions keep the dtype of ``Z`` (float32 stays float32).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["squared_error", "softmax", "softmax_cross_entropy", "accuracy"]
+
+
+# --- input checks --------------------------------------------------------------------
+
+
+def _matrix(name: str, X: Any) -> np.ndarray:
+    """X as a finite real float matrix (float32 stays float32, anything else becomes float64)."""
+    X = np.asarray(X)
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{name}: expected a real numeric matrix, got dtype {X.dtype}")
+    if np.iscomplexobj(X):
+        raise TypeError(f"{name}: expected a real matrix, got complex dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D matrix, got shape {X.shape}")
+    X = X.astype(np.float32 if X.dtype == np.float32 else np.float64, copy=False)
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name}: the {X.shape} matrix contains NaN or infinity")
+    return X
+
+
+def _rows(m: int, mask: Any) -> np.ndarray:
+    """The boolean (m,) vector of selected rows: all for None, else a bool mask or row indices."""
+    if mask is None:
+        return np.ones(m, dtype=bool)
+    mask = np.asarray(mask)
+    if mask.dtype == bool:
+        if mask.shape != (m,):
+            raise ValueError(f"mask: a boolean mask must have shape ({m},) for Z with {m} rows, "
+                             f"got {mask.shape}")
+        selected = mask
+    elif np.issubdtype(mask.dtype, np.integer) and mask.ndim == 1:
+        if mask.size and (mask.min() < -m or mask.max() >= m):
+            raise ValueError(f"mask: row indices must lie in [0, {m}) for Z with {m} rows, "
+                             f"got values from {mask.min()} to {mask.max()}")
+        selected = np.zeros(m, dtype=bool)
+        selected[mask] = True
+    else:
+        raise TypeError(f"mask: expected a boolean (m,) mask or a 1-D array of row indices, "
+                        f"got dtype {mask.dtype} and shape {mask.shape}")
+    if not selected.any():
+        raise ValueError(f"mask: selects no row of the {m} rows of Z; the mean would be undefined")
+    return selected
+
+
+def _labels(labels: Any, Z: np.ndarray, selected: np.ndarray) -> np.ndarray:
+    """Integer labels, shape (m,), within [0, n) on the selected rows."""
+    labels = np.asarray(labels)
+    m, n = Z.shape
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels: expected integer class indices, got dtype {labels.dtype}")
+    if labels.shape != (m,):
+        raise ValueError(f"labels: expected shape ({m},), one label per row of Z {Z.shape}, "
+                         f"got {labels.shape}")
+    used = labels[selected]
+    if used.min() < 0 or used.max() >= n:
+        raise ValueError(f"labels: must lie in [0, {n}) for Z {Z.shape} with {n} classes, "
+                         f"got values from {used.min()} to {used.max()} on the selected rows")
+    return labels
+
+
+# --- the losses ----------------------------------------------------------------------
+
+
+def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
+    """``L = ½‖Z − Y‖²_F`` and its gradient ``e^T = ∂L/∂Z = Z − Y``.
+
+    Parameters
+    ----------
+    Z : array_like, m×n
+        The output ``Z^T`` of the last layer.
+    Y : array_like, m×n
+        The targets.
+
+    Returns
+    -------
+    L : float
+    e_T : ndarray, m×n
+        ``Z − Y`` (dtype of ``Z``).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, or an input is not 2-D or holds NaN/infinity.
+
+    Examples
+    --------
+    >>> squared_error([[3.0, 0.0]], [[1.0, 0.0]])
+    (2.0, array([[2., 0.]]))
+    """
+    Z, Y = _matrix("Z", Z), _matrix("Y", Y)
+    if Z.shape != Y.shape:
+        raise ValueError(f"squared_error: Z and Y must have the same shape, got Z {Z.shape} "
+                         f"and Y {Y.shape}")
+    e_T = (Z - Y).astype(Z.dtype, copy=False)
+    return 0.5 * float(np.sum(np.square(e_T))), e_T
+
+
+def softmax(Z: Any) -> np.ndarray:
+    """Row-wise softmax ``P_ij = exp(Z_ij) / Σ_k exp(Z_ik)``, computed stably.
+
+    Subtracting each row's maximum first changes nothing mathematically and keeps every
+    exponent ≤ 0, so nothing overflows.
+
+    Parameters
+    ----------
+    Z : array_like, m×n
+
+    Returns
+    -------
+    P : ndarray, m×n
+        Nonnegative rows that sum to 1 (dtype of ``Z``).
+    """
+    Z = _matrix("Z", Z)
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return P / P.sum(axis=1, keepdims=True)
+
+
+def _log_softmax(Z: np.ndarray) -> np.ndarray:
+    """``log softmax(Z)`` by the log-sum-exp trick (Z already checked)."""
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+
+
+def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
+
+    With ``P = softmax(Z)`` row by row, ``S`` the selected rows and ``Y`` the one-hot labels,
+
+        L = −(1/|S|) Σ_{i∈S} log P_{i, y_i},
+        e^T = ∂L/∂Z = (P − Y)/|S| on the rows in S, 0 on the other rows.
+
+    Parameters
+    ----------
+    Z : array_like, m×n
+        Scores (logits) of the m nodes for n classes: the output ``Z^T``.
+    labels : array_like of int, (m,)
+        Class of each node, in ``[0, n)`` on the selected rows (others are ignored, so an
+        unlabelled node may carry e.g. −1).
+    mask : None, bool array (m,), or int array of row indices
+        The nodes whose loss is counted; None counts every node.
+
+    Returns
+    -------
+    L : float
+    e_T : ndarray, m×n
+        The gradient, dtype of ``Z``.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, labels out of range, an empty mask, NaN/infinity in ``Z``.
+    TypeError
+        Non-integer labels, a mask that is neither boolean nor integer.
+
+    Examples
+    --------
+    Equal scores: each of the two classes gets probability ½ and ``L = log 2``.
+
+    >>> L, e_T = softmax_cross_entropy([[0.0, 0.0]], [1])
+    >>> round(L, 6), e_T
+    (0.693147, array([[ 0.5, -0.5]]))
+    """
+    Z = _matrix("Z", Z)
+    selected = _rows(Z.shape[0], mask)
+    labels = _labels(labels, Z, selected)
+    rows = np.flatnonzero(selected)
+    log_P = _log_softmax(Z[rows])
+    L = -float(np.mean(log_P[np.arange(rows.size), labels[rows]]))
+    e_T = np.zeros_like(Z)
+    G = np.exp(log_P)
+    G[np.arange(rows.size), labels[rows]] -= 1
+    e_T[rows] = G / rows.size
+    return L, e_T
+
+
+def accuracy(Z: Any, labels: Any, mask: Any = None) -> float:
+    """Fraction of the selected rows whose largest score is at the true label.
+
+    Parameters
+    ----------
+    Z : array_like, m×n
+        Scores; the prediction for node i is ``argmax_j Z_ij`` (the first one on ties).
+    labels : array_like of int, (m,)
+    mask : None, bool array (m,), or int array of row indices
+        As in :func:`softmax_cross_entropy`.
+
+    Returns
+    -------
+    float
+        A number in [0, 1].
+
+    Examples
+    --------
+    >>> accuracy([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]], [0, 1, 1])
+    0.6666666666666666
+    """
+    Z = _matrix("Z", Z)
+    selected = _rows(Z.shape[0], mask)
+    labels = _labels(labels, Z, selected)
+    return float(np.mean(Z[selected].argmax(axis=1) == labels[selected]))

@@ -109,8 +109,10 @@ def normalize_rows(X: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csr_matrix:
             raise ValueError(f"X must be 2-D (m×F), got shape {X.shape}")
         row_sums = X.sum(axis=1)
     scale = np.divide(1.0, row_sums, out=np.zeros_like(row_sums), where=row_sums != 0)
-    if sp.issparse(X):
-        return sp.csr_matrix(sp.diags(scale) @ X)
+    if sp.issparse(X):  # scale the stored entries row by row: the sparsity pattern stays
+        X = X.copy()
+        X.data *= np.repeat(scale, np.diff(X.indptr))
+        return X
     return X * scale[:, None]
 
 

@@ -1,0 +1,147 @@
+"""The command line of gcnlib: ``python -m gcnlib kipf-welling --dataset cora --seeds 10``.
+
+It trains Kipf & Welling's two-layer GCN on Cora or Citeseer once per seed, with gcnlib's own
+backward pass, prints one line per seed to stderr while it runs, and ends with the mean and
+standard deviation of the test accuracy on stdout, e.g.::
+
+    cora: test accuracy 81.6 ± 0.5 % over 10 seeds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from . import graphs
+from .datasets import PLANETOID_FIGURES, load_planetoid
+from .training import train
+
+DESCRIPTION = """\
+Reproduce Table 2 of Kipf & Welling (ICLR 2017) with gcnlib's hand-derived backward pass.
+
+The model: row-normalised features X, the renormalised adjacency Â = D^-1/2 (A + I) D^-1/2,
+Z1 = Â X W1, H1 = ReLU(Z1), Z2 = Â H1 W2, softmax cross-entropy on the 20 labelled nodes per
+class of the Planetoid split; Glorot-uniform weights, no biases; dropout on the input of both
+layers; L2 weight decay on W1; Adam. Each seed gives other initial weights and dropout masks.
+
+The test accuracy of a seed is that of the weights after the final epoch (the paper's
+200 epochs), unless --early-stopping W is given: then training stops, as in the paper's code,
+once the validation loss exceeds the mean of the W epochs before it, and the weights at that
+epoch are evaluated. The last line is the mean ± standard deviation (numpy.std, ddof=0) over
+the seeds, in percent. The paper reports 81.5 % on Cora and 70.3 % on Citeseer.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    print(kipf_welling(args))
+    return 0
+
+
+def kipf_welling(args: argparse.Namespace) -> str:
+    """Train once per seed, report each seed on stderr, return the summary line."""
+    data = load_planetoid(args.dataset)
+    A_hat = graphs.normalize_adjacency(data.A)
+    X = data.row_normalized_features()
+    print(
+        f"{data.name}: {data.num_nodes} nodes, {data.A.nnz // 2} edges, {X.shape[1]} features, "
+        f"{data.num_classes} classes; training {args.seeds} seed(s) x {args.epochs} epochs",
+        file=sys.stderr,
+    )
+    accuracies = []
+    for seed in range(args.seeds):
+        start = time.perf_counter()
+        history = train(
+            A_hat, X, data.labels, data.idx_train, data.idx_val, data.idx_test,
+            widths=(args.hidden,), epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay,
+            dropout=args.dropout, seed=seed, early_stopping=args.early_stopping or None,
+        )  # fmt: skip
+        accuracies.append(history.test_accuracy[-1])
+        print(
+            f"  seed {seed}: test accuracy {100 * history.test_accuracy[-1]:.1f} %, "
+            f"validation {100 * history.val_accuracy[-1]:.1f} %, "
+            f"{len(history.loss)} epochs, {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    mean, std = 100 * np.mean(accuracies), 100 * np.std(accuracies)
+    seeds = "seed" if args.seeds == 1 else "seeds"
+    return f"{data.name}: test accuracy {mean:.1f} ± {std:.1f} % over {args.seeds} {seeds}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gcnlib",
+        description="gcnlib: the backward pass of a graph convolutional network, by hand.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    kw = commands.add_parser(
+        "kipf-welling",
+        help="train Kipf & Welling's two-layer GCN on Cora or Citeseer and report the test accuracy",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kw.add_argument("--dataset", choices=sorted(PLANETOID_FIGURES), default="cora",
+                    help="the citation graph, with its standard Planetoid split (default: cora)")
+    kw.add_argument("--seeds", type=_positive_int, default=10, metavar="N",
+                    help="number of runs, with seeds 0..N-1 (default: 10)")
+    kw.add_argument("--epochs", type=_positive_int, default=200,
+                    help="number of full-batch Adam updates per run (default: 200, as in the paper)")
+    kw.add_argument("--lr", type=_positive_float, default=0.01, help="Adam's learning rate (default: 0.01)")
+    kw.add_argument("--hidden", type=_positive_int, default=16, metavar="WIDTH",
+                    help="number of hidden units, the width of H1 (default: 16)")
+    kw.add_argument("--dropout", type=_probability, default=0.5, metavar="P",
+                    help="drop probability on the input of each layer; 0 turns dropout off (default: 0.5)")
+    kw.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, metavar="LAMBDA",
+                    help="L2 penalty LAMBDA/2 ||W1||^2 on the first layer's weights (default: 5e-4)")
+    kw.add_argument("--early-stopping", type=_non_negative_int, default=0, metavar="W",
+                    help="stop when the validation loss exceeds the mean of the previous W epochs; "
+                         "0 trains all epochs and evaluates the final weights (default: 0)")  # fmt: skip
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must satisfy 0 <= P < 1, got {text}")
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

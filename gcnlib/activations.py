@@ -1,3 +1,123 @@
-"""Placeholder: being written."""
+"""Element-wise activations, each beside its derivative.
 
-__all__: list[str] = []
+A layer computes ``H = sigma(Z)`` entry by entry, so its Jacobian is diagonal and the
+backward pass only needs the numbers ``sigma'(Z)``, multiplied in with a Hadamard
+product: ``e^t = (...) ⊙ sigma'(Z^t)``.
+
+Every derivative ``df(Z, H)`` receives both ``Z`` and ``H = sigma(Z)``: for tanh and
+the sigmoid the derivative is cheaper to write with ``H`` (``1 - H²``, ``H(1 - H)``),
+which the forward pass has already computed.
+
+All functions keep the dtype of ``Z`` (float32 stays float32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An element-wise function paired with its derivative.
+
+    Attributes
+    ----------
+    name : str
+        Short name, e.g. ``"tanh"``.
+    f : callable
+        ``f(Z) -> H``, applied entry by entry; ``Z`` and ``H`` are m×n.
+    df : callable
+        ``df(Z, H) -> sigma'(Z)``, m×n, given ``Z`` and ``H = f(Z)``.
+
+    Examples
+    --------
+    A reader's own activation, the cube:
+
+    >>> cube = Activation("cube", lambda Z: Z**3, lambda Z, H: 3 * Z**2)
+    """
+
+    name: str
+    f: Callable[[Array], Array]
+    df: Callable[[Array, Array], Array]
+
+
+# --- the functions -----------------------------------------------------------------
+# Stable forms: sigmoid(z) = (1 + tanh(z/2)) / 2 never overflows, and
+# softplus(z) = log(1 + e^z) = logaddexp(0, z) never overflows either.
+
+
+def _sigmoid(Z: Array) -> Array:
+    H = np.tanh(Z * 0.5)
+    H += 1
+    H *= 0.5
+    return H
+
+
+def _one_minus_square(Z: Array, H: Array) -> Array:
+    D = np.square(H)
+    np.subtract(1, D, out=D)
+    return D
+
+
+def _relu_step(Z: Array, H: Array) -> Array:
+    return (Z > 0).astype(Z.dtype)
+
+
+def _leaky_relu(Z: Array) -> Array:
+    return np.where(Z > 0, Z, 0.01 * Z)
+
+
+def _leaky_step(Z: Array, H: Array) -> Array:
+    return np.where(Z > 0, 1.0, 0.01).astype(Z.dtype)
+
+
+# --- the table: each function beside its derivative --------------------------------
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in [
+        #          name          f(Z) = H                         df(Z, H) = sigma'(Z)
+        Activation("identity",   lambda Z: Z,                     lambda Z, H: np.ones_like(Z)),
+        Activation("sigmoid",    _sigmoid,                        lambda Z, H: H * (1 - H)),
+        Activation("tanh",       np.tanh,                         _one_minus_square),
+        Activation("relu",       lambda Z: np.maximum(Z, 0),      _relu_step),
+        Activation("leaky_relu", _leaky_relu,                     _leaky_step),
+        Activation("softplus",   lambda Z: np.logaddexp(0, Z),    lambda Z, H: _sigmoid(Z)),
+    ]
+}  # fmt: skip
+
+
+def get_activation(sigma: str | Activation) -> Activation:
+    """Return the activation named ``sigma``, or ``sigma`` itself if it is an Activation.
+
+    Parameters
+    ----------
+    sigma : str or Activation
+        A key of ``ACTIVATIONS`` or an ``Activation(name, f, df)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid ones.
+    TypeError
+        For anything that is neither a string nor an Activation.
+    """
+    if isinstance(sigma, Activation):
+        return sigma
+    if isinstance(sigma, str):
+        try:
+            return ACTIVATIONS[sigma]
+        except KeyError:
+            valid = ", ".join(sorted(ACTIVATIONS))
+            raise ValueError(f"sigma: unknown activation {sigma!r}; valid names: {valid}") from None
+    raise TypeError(
+        f"sigma: expected an activation name (str) or a gcnlib.Activation, "
+        f"got {type(sigma).__name__}"
+    )

@@ -1,3 +1,139 @@
-"""Placeholder: being written."""
+"""Turning user input into checked float matrices.
 
-__all__: list[str] = []
+Every public function of gcnlib passes its inputs through here, so that a wrong input
+fails early with a message that names the argument and its shape, instead of deep
+inside a matrix product (or, worse, being silently broadcast).
+
+The checks are cheap: a float64/float32 NumPy array that is already 2-D costs one
+``sum`` (to detect NaN and infinity) and no copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["as_matrix", "as_adjacency", "float_dtype", "is_sparse"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def is_sparse(X: Any) -> bool:
+    """True if ``X`` is a scipy.sparse matrix or array."""
+    return sp.issparse(X)
+
+
+def float_dtype(*dtypes: np.dtype) -> np.dtype:
+    """The float type the computation runs in: float32 only if every input is float32."""
+    return np.dtype(np.float32) if all(d == np.float32 for d in dtypes) else np.dtype(np.float64)
+
+
+def _shape(X: Any) -> str:
+    return "×".join(map(str, X.shape))
+
+
+def _check_dtype(dtype: np.dtype, name: str) -> np.dtype:
+    """Float32/float64 are kept, integers and booleans become float64, the rest is refused."""
+    if dtype in _FLOATS:
+        return dtype
+    if dtype.kind in "biuf":
+        return np.dtype(np.float64)
+    if dtype.kind == "c":
+        raise TypeError(f"{name}: complex input (dtype {dtype}) is not supported; gcnlib is real-valued")
+    raise TypeError(f"{name}: expected real numbers, got dtype {dtype}")
+
+
+def _check_finite(values: np.ndarray, name: str, shape: str) -> None:
+    # Any NaN or ±inf makes the sum non-finite; only then pay for the element-wise test
+    # (a finite sum can still overflow to inf, which must not count as an error).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = values.sum()
+    if values.size and not np.isfinite(total) and not np.isfinite(values).all():
+        raise ValueError(f"{name} ({shape}) contains NaN or infinity")
+
+
+def as_matrix(X: Any, name: str, *, dtype: np.dtype | None = None, sparse_ok: bool = False):
+    """Return ``X`` as a checked 2-D float matrix.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix
+        A matrix: nested lists, an integer or float array, or (if ``sparse_ok``) a
+        scipy.sparse matrix, which stays sparse (as CSR, duplicates summed).
+    name : str
+        The argument's name, used in error messages (e.g. ``"H0"`` or ``"W^2"``).
+    dtype : numpy dtype, optional
+        Cast to this float type. By default float32 and float64 are kept and everything
+        else real becomes float64.
+    sparse_ok : bool
+        Whether a scipy.sparse input is accepted.
+
+    Returns
+    -------
+    ndarray or scipy.sparse CSR matrix
+        2-D, float32 or float64, all finite. No copy when none is needed.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric or complex input; a sparse matrix where a dense one is required.
+    ValueError
+        Ragged lists, not 2-D, NaN or infinity.
+    """
+    if sp.issparse(X):
+        if not sparse_ok:
+            raise TypeError(
+                f"{name}: expected a dense array, got a scipy.sparse matrix ({_shape(X)}); "
+                f"use .toarray()"
+            )
+        return _as_sparse(X, name, dtype)
+    if not (type(X) is np.ndarray and X.dtype in _FLOATS):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as err:  # ragged nested lists
+            raise ValueError(f"{name}: not a rectangular matrix ({err})") from None
+        if X.dtype == object:
+            raise TypeError(f"{name}: expected real numbers, got objects (ragged lists or non-numbers?)")
+    target = _check_dtype(X.dtype, name)
+    if dtype is not None:
+        target = np.dtype(dtype)
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D matrix, got {X.ndim}-D array of shape {X.shape}")
+    if X.dtype != target:
+        X = X.astype(target)
+    _check_finite(X, name, _shape(X))
+    return X
+
+
+def _as_sparse(X: Any, name: str, dtype: np.dtype | None):
+    target = _check_dtype(X.dtype, name)
+    if dtype is not None:
+        target = np.dtype(dtype)
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D matrix, got {X.ndim}-D sparse array of shape {X.shape}")
+    if X.format != "csr":
+        X = X.tocsr()
+    if X.dtype != target:
+        X = X.astype(target)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    _check_finite(X.data, name, _shape(X))
+    return X
+
+
+def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
+    """Return the adjacency ``A`` (m×m, dense or scipy.sparse) checked, sparse kept sparse.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not square (the message gives its shape), or for any error of
+        :func:`as_matrix`.
+    """
+    A = as_matrix(A, "A", dtype=dtype, sparse_ok=True)
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"A: the adjacency must be square (m×m), got shape {_shape(A)}")
+    return A

@@ -1,0 +1,322 @@
+"""forward/backward against two independent references.
+
+* HIPS autograd differentiates a plain re-implementation of the forward pass (written
+  here, not taken from gcnlib), so it shares no code with gcnlib.backward.
+* Central finite differences (gcnlib.gradcheck) of the same plain forward pass.
+
+Every gradient is checked: e^t for all t, dL/dW^t, dL/dA (dense, and sparse on A's
+pattern), dL/dH^0 (dense and sparse H^0), with and without dropout masks, over random
+shapes, depths and all activations, in float64 and float32.
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from autograd import grad
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import gcnlib
+from gcnlib import numerical_gradient, relative_error
+
+NAMES = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"]
+
+
+# --- an independent forward pass, for numpy (finite differences) and autograd ---------
+
+
+def sigma_of(xp, name):
+    return {
+        "identity": lambda Z: Z,
+        "sigmoid": lambda Z: 1 / (1 + xp.exp(-Z)),
+        "tanh": xp.tanh,
+        "relu": lambda Z: xp.maximum(Z, 0.0),
+        "leaky_relu": lambda Z: xp.where(Z > 0, Z, 0.01 * Z),
+        "softplus": lambda Z: xp.log(1 + xp.exp(Z)),
+    }[name]
+
+
+def plain_loss(xp, name, A, H0, Ws, masks, Y, shifts=None):
+    """L = ½‖Z^T − Y‖²_F with Z^t = A (H^{t-1} ⊙ M^t) W^t + D^t (D^t = shifts[t-1])."""
+    sigma = sigma_of(xp, name)
+    H = dense(H0)  # the reference works on the plain matrix; gcnlib keeps a sparse H0 sparse
+    for t, W in enumerate(Ws):
+        X = H if masks is None or masks[t] is None else H * masks[t]
+        Z = A @ (X @ W)
+        if shifts is not None:
+            Z = Z + shifts[t]
+        H = sigma(Z)
+    return 0.5 * xp.sum((Z - Y) ** 2)
+
+
+# --- random problems ------------------------------------------------------------------
+
+
+def make_problem(seed, m, widths, name, sparse_A=False, sparse_H0=False, with_masks=False):
+    rng = np.random.default_rng(seed)
+    if sparse_A:
+        keep = rng.random((m, m)) < 0.5
+        np.fill_diagonal(keep, True)
+        A = sp.csr_matrix(rng.normal(size=(m, m)) * keep)
+    else:
+        A = rng.normal(size=(m, m))
+    H0 = rng.normal(size=(m, widths[0]))
+    if sparse_H0:
+        H0 = sp.csr_matrix(H0 * (rng.random(H0.shape) < 0.6))
+    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths, widths[1:])]
+    masks = None
+    if with_masks:
+        masks = [2.0 * (rng.random((m, o)) < 0.7) for o in widths[:-1]]
+        masks[rng.integers(len(masks))] = None  # an entry None means "no mask"
+    Y = rng.normal(size=(m, widths[-1]))
+    return A, H0, Ws, masks, Y
+
+
+def gcnlib_gradients(A, H0, Ws, masks, Y, name):
+    trace = gcnlib.forward(A, H0, Ws, name, masks=masks)
+    return trace, gcnlib.backward(trace, trace.Z[-1] - Y)
+
+
+def away_from_kinks(trace, margin=1e-3):
+    """Finite differences need every pre-activation away from relu's kink at 0."""
+    return all(np.min(np.abs(Z)) > margin for Z in trace.Z)
+
+
+def dense(X):
+    return X.toarray() if sp.issparse(X) else X
+
+
+def close(a, b, rtol, atol=1e-13):
+    """Norm-wise: ‖a − b‖ ≤ rtol · max(‖a‖, ‖b‖) + atol (exactly zero gradients occur with relu)."""
+    a, b = dense(a), dense(b)
+    assert a.shape == b.shape
+    err = np.linalg.norm(a - b)
+    assert err <= rtol * max(np.linalg.norm(a), np.linalg.norm(b)) + atol, (
+        f"relative error {relative_error(a, b):.3g}"
+    )
+
+
+def on_pattern(A, G):
+    """The entries of the dense matrix G at the stored positions of the sparse A."""
+    A = sp.csr_matrix(A)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    return sp.csr_matrix((G[rows, A.indices], A.indices, A.indptr), shape=A.shape)
+
+
+def autograd_gradients(A, H0, Ws, masks, Y, name):
+    """dL/dZ^t (via additive shifts D^t at 0), dL/dW^t, dL/dA (dense), dL/dH^0 (dense)."""
+    A_d, H0_d = dense(A), dense(H0)
+    m = A_d.shape[0]
+    zeros = [np.zeros((m, W.shape[1])) for W in Ws]
+    L = lambda A_, H0_, Ws_, D_: plain_loss(anp, name, A_, H0_, Ws_, masks, Y, D_)  # noqa: E731
+    dA, dH0, dW, e = (grad(L, k)(A_d, H0_d, list(Ws), zeros) for k in range(4))
+    if sp.issparse(A):
+        dA = on_pattern(A, dA)
+    return e, dW, dA, dH0
+
+
+problems = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 2**32 - 1),
+        "m": st.integers(1, 6),
+        "widths": st.lists(st.integers(1, 5), min_size=2, max_size=5),
+        "name": st.sampled_from(NAMES),
+        "sparse_A": st.booleans(),
+        "sparse_H0": st.booleans(),
+        "with_masks": st.booleans(),
+    }
+)
+few = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- the oracle tests -----------------------------------------------------------------
+
+
+@few
+@given(problems)
+def test_every_gradient_matches_autograd(p):
+    A, H0, Ws, masks, Y = make_problem(**p)
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, p["name"])
+    assume(away_from_kinks(trace, margin=0.0))  # at exactly 0, relu' is a convention
+    e, dW, dA, dH0 = autograd_gradients(A, H0, Ws, masks, Y, p["name"])
+    for t in range(len(Ws)):
+        close(g.e[t], e[t], 1e-10)
+        close(g.W[t], dW[t], 1e-10)
+    close(g.A, dA, 1e-10)
+    close(g.H0, dH0, 1e-10)
+    assert sp.issparse(g.A) == p["sparse_A"]
+
+
+@few
+@given(problems)
+def test_every_gradient_matches_finite_differences(p):
+    A, H0, Ws, masks, Y = make_problem(**p)
+    name = p["name"]
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, name)
+    assume(away_from_kinks(trace))
+
+    def loss(A=A, H0=H0, Ws=Ws, D=None):
+        return plain_loss(np, name, A, H0, Ws, masks, Y, D)
+
+    rtol, atol = 1e-6, 1e-8
+    close(g.A, numerical_gradient(lambda X: loss(A=X), A), rtol, atol)  # sparse A: on its pattern
+    close(g.H0, numerical_gradient(lambda X: loss(H0=X), dense(H0)), rtol, atol)
+    zeros = [np.zeros_like(Z) for Z in trace.Z]
+    for t in range(len(Ws)):
+        replace = lambda items, X: items[:t] + [X] + items[t + 1:]  # noqa: E731
+        close(g.W[t], numerical_gradient(lambda X: loss(Ws=replace(Ws, X)), Ws[t]), rtol, atol)
+        close(g.e[t], numerical_gradient(lambda X: loss(D=replace(zeros, X)), zeros[t]), rtol, atol)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems)
+def test_float32_stays_float32_and_matches_float64(p):
+    A, H0, Ws, masks, Y = make_problem(**p)
+    f32 = lambda X: X.astype(np.float32)  # noqa: E731
+    masks32 = None if masks is None else [None if M is None else f32(M) for M in masks]
+    trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], p["name"], masks=masks32)
+    g = gcnlib.backward(trace, trace.Z[-1] - f32(Y))
+    for X in [*trace.Z, *trace.H[1:], *g.e, *g.W, g.A, g.H0]:
+        assert X.dtype == np.float32
+    # the oracle runs in float64 on the very same (float32-rounded) numbers
+    up = lambda X: X.astype(np.float64)  # noqa: E731
+    masks64 = None if masks is None else [None if M is None else up(f32(M)) for M in masks]
+    e, dW, dA, dH0 = autograd_gradients(up(f32(A)), up(f32(H0)), [up(f32(W)) for W in Ws],
+                                        masks64, up(f32(Y)), p["name"])
+    rtol, atol = 2e-4, 1e-5
+    for t in range(len(Ws)):
+        close(g.e[t], e[t], rtol, atol)
+        close(g.W[t], dW[t], rtol, atol)
+    close(g.A, dA, rtol, atol)
+    close(g.H0, dH0, rtol, atol)
+
+
+# --- the contract, example by example ---------------------------------------------------
+
+
+def test_forward_follows_the_definition(rng):
+    A, H0, Ws, masks, Y = make_problem(1, 5, [3, 4, 2], "tanh", with_masks=True)
+    trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
+    H = H0
+    assert trace.H[0] is H0
+    for t, W in enumerate(Ws):
+        X = H if masks[t] is None else H * masks[t]
+        Z = A @ X @ W
+        H = np.tanh(Z)
+        np.testing.assert_allclose(trace.Z[t], Z, rtol=1e-13)
+        np.testing.assert_allclose(trace.H[t + 1], H, rtol=1e-13)
+    assert len(trace.Z) == 2 and len(trace.H) == 3 and trace.masks is not None
+
+
+def test_lists_and_integers_become_float64():
+    A = [[1, 0], [1, 1]]
+    H0 = [[1, 2], [3, 4]]
+    W = [[1], [-1]]
+    trace = gcnlib.forward(A, H0, [W], "identity")
+    g = gcnlib.backward(trace, [[1], [2]])
+    assert trace.Z[0].dtype == np.float64 and g.W[0].dtype == np.float64
+    np.testing.assert_array_equal(trace.Z[0], [[-1.0], [-2.0]])
+
+
+def test_wrt_computes_only_what_is_asked_and_the_same_numbers():
+    A, H0, Ws, masks, Y = make_problem(2, 6, [4, 5, 3, 2], "sigmoid", sparse_A=True)
+    trace = gcnlib.forward(A, H0, Ws, "sigmoid")
+    full = gcnlib.backward(trace, trace.Z[-1] - Y)
+    for wrt in [("W",), ("A",), ("H0",), ("W", "A"), (), "H0"]:
+        part = gcnlib.backward(trace, trace.Z[-1] - Y, wrt=wrt)
+        wanted = {wrt} if isinstance(wrt, str) else set(wrt)
+        for t in range(3):
+            np.testing.assert_array_equal(part.e[t], full.e[t])
+        assert (part.W is None) == ("W" not in wanted)
+        assert (part.A is None) == ("A" not in wanted)
+        assert (part.H0 is None) == ("H0" not in wanted)
+        if part.W is not None:
+            for a, b in zip(part.W, full.W):
+                np.testing.assert_array_equal(a, b)
+        if part.A is not None:
+            np.testing.assert_array_equal(part.A.toarray(), full.A.toarray())
+        if part.H0 is not None:
+            np.testing.assert_array_equal(part.H0, full.H0)
+
+
+def test_sparse_A_stays_sparse_and_is_never_densified():
+    # m = 200 000: a dense m×m float64 matrix would need 320 GB, so any densification fails.
+    m = 200_000
+    rng = np.random.default_rng(3)
+    i = rng.integers(0, m, size=3 * m)
+    j = rng.integers(0, m, size=3 * m)
+    A = sp.csr_matrix((rng.random(3 * m), (i, j)), shape=(m, m)) + sp.identity(m, format="csr")
+    H0 = rng.normal(size=(m, 3))
+    Ws = [rng.normal(size=(3, 2)), rng.normal(size=(2, 2))]
+    trace = gcnlib.forward(A, H0, Ws, "tanh")
+    g = gcnlib.backward(trace, np.ones((m, 2)))
+    assert sp.issparse(trace.A) and sp.issparse(g.A)
+    assert g.A.shape == (m, m) and g.A.nnz == trace.A.nnz
+    np.testing.assert_array_equal(g.A.indices, trace.A.indices)
+    np.testing.assert_array_equal(g.A.indptr, trace.A.indptr)
+
+
+def test_sparse_array_class_and_format_are_accepted():
+    A, H0, Ws, _, Y = make_problem(4, 5, [3, 2], "relu", sparse_A=True)
+    for A_in in [sp.csr_array(A), sp.coo_matrix(A), sp.csc_array(A)]:
+        trace = gcnlib.forward(A_in, H0, Ws, "softplus")
+        g = gcnlib.backward(trace, trace.Z[-1] - Y)
+        assert sp.issparse(g.A)
+        ref = gcnlib.backward(gcnlib.forward(A.toarray(), H0, Ws, "softplus"), trace.Z[-1] - Y)
+        close(g.A, on_pattern(A, ref.A), 1e-12)
+
+
+def test_float32_sparse_stays_float32_sparse():
+    A, H0, Ws, masks, Y = make_problem(5, 6, [4, 3, 2], "tanh", sparse_A=True, sparse_H0=True, with_masks=True)
+    f32 = lambda X: X.astype(np.float32)  # noqa: E731
+    trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], "tanh",
+                           masks=[None if M is None else f32(M) for M in masks])
+    g = gcnlib.backward(trace, f32(Y))
+    assert sp.issparse(g.A) and g.A.dtype == np.float32
+    assert isinstance(g.H0, np.ndarray) and g.H0.dtype == np.float32
+    assert all(W.dtype == np.float32 for W in g.W)
+
+
+def test_a_reader_defined_activation():
+    cube = gcnlib.Activation("cube", lambda Z: Z**3, lambda Z, H: 3 * Z**2)
+    A, H0, Ws, masks, Y = make_problem(6, 4, [3, 3, 2], "identity")
+    trace = gcnlib.forward(A, H0, Ws, cube)
+    g = gcnlib.backward(trace, trace.Z[-1] - Y)
+
+    def cube_loss(W1):
+        Z1 = A @ H0 @ W1
+        Z2 = A @ Z1**3 @ Ws[1]
+        return 0.5 * np.sum((Z2 - Y) ** 2)
+
+    close(g.W[0], numerical_gradient(cube_loss, Ws[0]), 1e-6, 1e-8)
+
+
+def test_inputs_are_not_modified():
+    A, H0, Ws, masks, Y = make_problem(7, 5, [3, 4, 2], "relu", with_masks=True)
+    copies = [A.copy(), H0.copy(), [W.copy() for W in Ws], Y.copy()]
+    trace = gcnlib.forward(A, H0, Ws, "relu", masks=masks)
+    e_T = trace.Z[-1] - Y
+    e_copy = e_T.copy()
+    gcnlib.backward(trace, e_T)
+    np.testing.assert_array_equal(A, copies[0])
+    np.testing.assert_array_equal(H0, copies[1])
+    for W, W0 in zip(Ws, copies[2]):
+        np.testing.assert_array_equal(W, W0)
+    np.testing.assert_array_equal(e_T, e_copy)
+
+
+@pytest.mark.parametrize("perturb", ["e", "W", "A", "H0"])
+def test_the_oracle_notices_a_wrong_gradient(perturb):
+    """The comparisons above are sharp: a tiny error in any gradient makes them fail."""
+    A, H0, Ws, masks, Y = make_problem(8, 5, [3, 4, 2], "tanh", with_masks=True)
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "tanh")
+    e, dW, dA, dH0 = autograd_gradients(A, H0, Ws, masks, Y, "tanh")
+    mine, ref = {"e": (g.e[0], e[0]), "W": (g.W[0], dW[0]), "A": (g.A, dA), "H0": (g.H0, dH0)}[perturb]
+    close(mine, ref, 1e-10)
+    wrong = mine.copy()
+    wrong[0, 0] *= 1 + 1e-6
+    with pytest.raises(AssertionError):
+        close(wrong, ref, 1e-10)

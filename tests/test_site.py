@@ -74,7 +74,8 @@ def _unavailable(reason: str) -> None:
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    names = ("chromium", "chromium-browser", "google-chrome")
+    path = next((found for found in map(shutil.which, names) if found), None)
     if path is None:
         _unavailable("Chromium is not installed: `apt-get install chromium` enables this test")
     return path

@@ -88,3 +88,14 @@ def test_package_metadata() -> None:
     assert (package / "py.typed").exists()
     assert (package / "data" / "cora.npz").exists() and (package / "data" / "citeseer.npz").exists()
     assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["gcnlib"]
+
+
+def test_readme_example_runs() -> None:
+    """The ten-line example in the README works as printed."""
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", readme, re.DOTALL).group(1)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    grads = namespace["grads"]
+    assert [g.shape for g in grads.W] == [(34, 8), (8, 2)]
+    assert grads.A.shape == (34, 34) and grads.H0.shape == (34, 34)

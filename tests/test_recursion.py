@@ -129,7 +129,7 @@ problems = st.fixed_dictionaries(
         "with_masks": st.booleans(),
     }
 )
-few = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+few = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- the oracle tests -----------------------------------------------------------------
@@ -171,7 +171,7 @@ def test_every_gradient_matches_finite_differences(p):
         close(g.e[t], numerical_gradient(lambda X: loss(D=replace(zeros, X)), zeros[t]), rtol, atol)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(problems)
 def test_float32_stays_float32_and_matches_float64(p):
     A, H0, Ws, masks, Y = make_problem(**p)

@@ -21,8 +21,11 @@ def test_docstring_examples():
 
 
 def small_network(rng, m=6, widths=(3, 4, 2), dtype=np.float64):
-    """A dense normalised adjacency, features and weights: widths = (o_1, n_1, ..., n_T)."""
-    A = gcnlib.normalize_adjacency(gcnlib.random_graph(m, 2, rng).toarray())
+    """A dense adjacency, features and weights: widths = (o_1, n_1, ..., n_T).
+
+    A is deliberately not symmetric, so that a formula with A where Aᵀ belongs fails.
+    """
+    A = rng.uniform(0, 1, size=(m, m)) * (rng.random((m, m)) < 0.5)
     H0 = rng.standard_normal((m, widths[0]))
     weights = [rng.standard_normal((o, n)) for o, n in zip(widths[:-1], widths[1:])]
     return A.astype(dtype), H0.astype(dtype), [W.astype(dtype) for W in weights]

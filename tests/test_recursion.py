@@ -178,6 +178,7 @@ def test_float32_stays_float32_and_matches_float64(p):
     f32 = lambda X: X.astype(np.float32)  # noqa: E731
     masks32 = None if masks is None else [None if M is None else f32(M) for M in masks]
     trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], p["name"], masks=masks32)
+    assume(away_from_kinks(trace))  # float32 rounding must not move a Z across relu's kink
     g = gcnlib.backward(trace, trace.Z[-1] - f32(Y))
     for X in [*trace.Z, *trace.H[1:], *g.e, *g.W, g.A, g.H0]:
         assert X.dtype == np.float32

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, Activation, get_activation
@@ -122,6 +123,7 @@ def recursion_check(
     width: int = 4,
     seed: int = 0,
     eps: float = 1e-6,
+    finite_differences: bool = True,
 ) -> RecursionCheck:
     """Run forward, backward and finite differences on the karate club.
 
@@ -142,6 +144,9 @@ def recursion_check(
         Seed of the weights.
     eps : float
         Step of the central differences.
+    finite_differences : bool
+        False skips them (``e_fd`` and ``errors`` are then empty): much faster for deep,
+        wide networks when only ``e`` is wanted.
 
     Returns
     -------
@@ -165,6 +170,7 @@ def recursion_check(
     e_fd = [
         numerical_gradient(_loss_after_layer(t, trace, Y), trace.Z[t - 1], eps)
         for t in range(1, depth + 1)
+        if finite_differences
     ]
     errors = [float(relative_error(a, b)) for a, b in zip(e, e_fd)]
     return RecursionCheck(sigma.name, float(loss), e, e_fd, errors, trace, Y)
@@ -361,8 +367,7 @@ def _limits(points: Array) -> tuple[float, float]:
 def draw_embedding(ax, run: KarateRun, epoch: int) -> None:
     """Scatter the 2-D hidden layer at ``epoch`` (0-based), coloured by faction."""
     H = run.embeddings[epoch]
-    for i, j in run.edges:
-        ax.plot(H[[i, j], 0], H[[i, j], 1], color="0.8", lw=0.6, zorder=1)
+    ax.add_collection(LineCollection(H[run.edges], colors="0.8", linewidths=0.6, zorder=1))
     for faction in (0, 1):
         rows = run.labels == faction
         ax.scatter(H[rows, 0], H[rows, 1], s=40, color=FACTION_COLOURS[faction],
@@ -441,7 +446,8 @@ class TrainingExplorer:
         """Redraw for the current slider value."""
         epoch = self.epoch.value
         self.embedding = self.run.embeddings[epoch - 1]
-        self.figure = Figure(figsize=(11, 4.5), layout="constrained")
+        self.figure = Figure(figsize=(11, 4.5))
+        self.figure.subplots_adjust(left=0.07, right=0.93, bottom=0.12, top=0.92, wspace=0.3)
         self.draw(self.figure, epoch)
         self.image.value = _png(self.figure)
 
@@ -453,13 +459,19 @@ class TrainingExplorer:
         """
         n = len(self.run.history.loss)
         epochs = epochs or sorted({1, max(1, n // 10), max(1, n // 4), n})
-        fig = plt.figure(figsize=(3.2 * len(epochs), 6.4), layout="constrained")
-        top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1])
-        for ax, epoch in zip(top.subplots(1, len(epochs), sharex=True, sharey=True), epochs):
+        fig = plt.figure(figsize=(3.2 * len(epochs), 6.6))
+        grid = fig.add_gridspec(2, len(epochs), height_ratios=[1.15, 1], left=0.06, right=0.94,
+                                bottom=0.08, top=0.9, hspace=0.38, wspace=0.22)
+        first = None
+        for k, epoch in enumerate(epochs):
+            ax = fig.add_subplot(grid[0, k], sharex=first, sharey=first)
+            first = first or ax
             draw_embedding(ax, self.run, epoch - 1)
             ax.set_title(f"epoch {epoch}: {self.run.history.test_accuracy[epoch - 1]:.0%} right",
                          fontsize=10)
-        ax = bottom.subplots()
+            if k:
+                ax.set_ylabel("")
+        ax = fig.add_subplot(grid[1, :])
         draw_loss(ax, self.run)
         for epoch in epochs:
             ax.plot(epoch, self.run.history.loss[epoch - 1], "o", color="crimson")

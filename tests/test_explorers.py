@@ -108,3 +108,11 @@ def test_training_static_figure(training):
 def test_train_karate_rejects_wrong_embedding_width():
     with pytest.raises(ValueError, match="hidden"):
         train_karate(epochs=2, hidden=(4, 3))
+
+
+def test_recursion_check_without_finite_differences():
+    fast = recursion_check("sigmoid", depth=4, width=3, seed=2, finite_differences=False)
+    full = recursion_check("sigmoid", depth=4, width=3, seed=2)
+    assert fast.e_fd == [] and fast.errors == []
+    for a, b in zip(fast.e, full.e):
+        np.testing.assert_array_equal(a, b)

@@ -278,9 +278,9 @@ def train(
         trace = recursion.forward(A_hat, H0, weights, sigma, masks=masks)
         loss, e_T = losses.softmax_cross_entropy(trace.Z[-1], labels, splits["train"])
         grads = list(recursion.backward(trace, e_T, wrt=("W",)).W)
-        grads[0] = grads[0] + weight_decay * weights[0]
+        grads[0] = grads[0] + weight_decay * weights[0]  # the gradient of λ/2 ‖W^1‖²_F
+        history.loss.append(loss + _decay(weights, weight_decay))
         adam.step(grads)
-        history.loss.append(float(loss) + _decay(weights, weight_decay))
 
         evaluation = recursion.forward(A_hat, X, weights, sigma)
         _record(history, evaluation.Z[-1], labels, splits, _decay(weights, weight_decay))

@@ -18,30 +18,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import as_adjacency
+
 __all__ = ["normalize_adjacency", "KarateClub", "karate_club", "random_graph"]
 
 
 # --- the renormalised adjacency ------------------------------------------------------
 
 
-def _check_square(A: Any) -> None:
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"A: the adjacency must be a square m×m matrix, got shape {A.shape}")
-    if not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise TypeError(f"A: expected a numeric matrix, got dtype {A.dtype} of shape {A.shape}")
-    if np.iscomplexobj(A):
-        raise TypeError(f"A: expected a real matrix, got dtype {A.dtype} of shape {A.shape}")
-
-
-def _float_dtype(A: Any) -> np.dtype:
-    """float32 stays float32; integers, booleans and float64 become float64."""
-    return np.dtype(np.float32) if A.dtype == np.float32 else np.dtype(np.float64)
-
-
 def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Return d^{-1/2} for the degrees d of A + I, which must be positive and finite."""
-    if not np.all(np.isfinite(d)):
-        raise ValueError(f"A: the adjacency of shape {shape} contains NaN or infinity")
+    """Return d^{-1/2} for the degrees d of A + I, which must be positive."""
     bad = np.flatnonzero(d <= 0)
     if bad.size:
         raise ValueError(
@@ -81,20 +67,18 @@ def normalize_adjacency(A: Any) -> Any:
     array([[0.5, 0.5],
            [0.5, 0.5]])
     """
+    A = as_adjacency(A)  # a square float matrix, CSR if sparse; errors name the shape
     if sp.issparse(A):
         return _normalize_sparse(A)
-    A = np.asarray(A)
-    _check_square(A)
-    A_tilde = A.astype(_float_dtype(A)) + np.eye(A.shape[0], dtype=_float_dtype(A))
+    A_tilde = A + np.eye(A.shape[0], dtype=A.dtype)
     d_inv_sqrt = _inverse_sqrt_degrees(A_tilde.sum(axis=1), A.shape)
     return d_inv_sqrt[:, None] * A_tilde * d_inv_sqrt[None, :]
 
 
 def _normalize_sparse(A: Any) -> Any:
     """Sparse ``Â``: scale each stored entry (i, j) of A + I by d_i^{-1/2} d_j^{-1/2}."""
-    _check_square(A)
-    m, dtype = A.shape[0], _float_dtype(A)
-    A_tilde = (A.astype(dtype) + sp.eye(m, dtype=dtype, format="csr")).tocsr()
+    m = A.shape[0]
+    A_tilde = (A + sp.eye(m, dtype=A.dtype, format="csr")).tocsr()
     d_inv_sqrt = _inverse_sqrt_degrees(np.asarray(A_tilde.sum(axis=1)).ravel(), A.shape)
     rows = np.repeat(np.arange(m), np.diff(A_tilde.indptr))
     A_tilde.data *= d_inv_sqrt[rows] * d_inv_sqrt[A_tilde.indices]

@@ -17,25 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from .validation import as_matrix
+
 __all__ = ["squared_error", "softmax", "softmax_cross_entropy", "accuracy"]
 
 
 # --- input checks --------------------------------------------------------------------
-
-
-def _matrix(name: str, X: Any) -> np.ndarray:
-    """X as a finite real float matrix (float32 stays float32, anything else becomes float64)."""
-    X = np.asarray(X)
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise TypeError(f"{name}: expected a real numeric matrix, got dtype {X.dtype}")
-    if np.iscomplexobj(X):
-        raise TypeError(f"{name}: expected a real matrix, got complex dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D matrix, got shape {X.shape}")
-    X = X.astype(np.float32 if X.dtype == np.float32 else np.float64, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name}: the {X.shape} matrix contains NaN or infinity")
-    return X
 
 
 def _rows(m: int, mask: Any) -> np.ndarray:
@@ -107,7 +94,7 @@ def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
     >>> squared_error([[3.0, 0.0]], [[1.0, 0.0]])
     (2.0, array([[2., 0.]]))
     """
-    Z, Y = _matrix("Z", Z), _matrix("Y", Y)
+    Z, Y = as_matrix(Z, "Z"), as_matrix(Y, "Y")
     if Z.shape != Y.shape:
         raise ValueError(f"squared_error: Z and Y must have the same shape, got Z {Z.shape} "
                          f"and Y {Y.shape}")
@@ -130,7 +117,7 @@ def softmax(Z: Any) -> np.ndarray:
     P : ndarray, m×n
         Nonnegative rows that sum to 1 (dtype of ``Z``).
     """
-    Z = _matrix("Z", Z)
+    Z = as_matrix(Z, "Z")
     P = np.exp(Z - Z.max(axis=1, keepdims=True))
     return P / P.sum(axis=1, keepdims=True)
 
@@ -180,7 +167,7 @@ def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float,
     >>> round(L, 6), e_T
     (0.693147, array([[ 0.5, -0.5]]))
     """
-    Z = _matrix("Z", Z)
+    Z = as_matrix(Z, "Z")
     selected = _rows(Z.shape[0], mask)
     labels = _labels(labels, Z, selected)
     rows = np.flatnonzero(selected)
@@ -214,7 +201,7 @@ def accuracy(Z: Any, labels: Any, mask: Any = None) -> float:
     >>> accuracy([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]], [0, 1, 1])
     0.6666666666666666
     """
-    Z = _matrix("Z", Z)
+    Z = as_matrix(Z, "Z")
     selected = _rows(Z.shape[0], mask)
     labels = _labels(labels, Z, selected)
     return float(np.mean(Z[selected].argmax(axis=1) == labels[selected]))

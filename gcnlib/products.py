@@ -26,12 +26,15 @@ __all__ = ["frobenius", "hadamard"]
 
 
 def _checked(name: str, X: Any) -> Any:
-    """Return ``X`` as a numeric NumPy array, or unchanged if it is scipy.sparse."""
+    """Return ``X`` as a real numeric NumPy array, or unchanged if it is scipy.sparse."""
     if sp.issparse(X):
         return X
     X = np.asarray(X)
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {X.dtype} of shape {X.shape}")
+    if np.iscomplexobj(X):
+        raise TypeError(f"{name}: complex input (dtype {X.dtype}, shape {X.shape}) is not supported; "
+                        f"gcnlib is real-valued")
     return X
 
 
@@ -60,7 +63,7 @@ def frobenius(A: Any, B: Any) -> float:
     ValueError
         If the shapes differ (the message names both).
     TypeError
-        If an operand is not numeric.
+        If an operand is not real and numeric.
 
     Examples
     --------
@@ -94,7 +97,7 @@ def hadamard(A: Any, B: Any) -> Any:
     ValueError
         If the shapes differ (the message names both).
     TypeError
-        If an operand is not numeric.
+        If an operand is not real and numeric.
 
     Examples
     --------

@@ -73,14 +73,16 @@ def test_isolated_node_keeps_its_own_feature():
     assert A_hat[2, 2] == 1.0 and A_hat[2, :2].sum() == 0
 
 
-@pytest.mark.parametrize("shape", [(3, 4), (3,), (2, 2, 2)])
-def test_non_square_is_a_value_error_naming_the_shape(shape):
-    with pytest.raises(ValueError, match=str(shape).replace("(", r"\(").replace(")", r"\)")):
+@pytest.mark.parametrize(
+    "shape, pattern", [((3, 4), "square.*3×4"), ((3,), r"2-D.*\(3,\)"), ((2, 2, 2), r"2-D.*\(2, 2, 2\)")]
+)
+def test_non_square_is_a_value_error_naming_the_shape(shape, pattern):
+    with pytest.raises(ValueError, match=pattern):
         normalize_adjacency(np.ones(shape))
 
 
 def test_non_square_sparse_is_a_value_error():
-    with pytest.raises(ValueError, match=r"\(3, 4\)"):
+    with pytest.raises(ValueError, match="square.*3×4"):
         normalize_adjacency(sp.csr_matrix(np.ones((3, 4))))
 
 
@@ -94,9 +96,9 @@ def test_non_positive_degree_is_a_value_error(as_sparse):
 def test_nan_and_complex_and_text_are_refused():
     with pytest.raises(ValueError, match="NaN"):
         normalize_adjacency(np.array([[0.0, np.nan], [1.0, 0.0]]))
-    with pytest.raises(TypeError, match="real"):
+    with pytest.raises(TypeError, match="complex"):
         normalize_adjacency(np.eye(2) * 1j)
-    with pytest.raises(TypeError, match="numeric"):
+    with pytest.raises(TypeError, match="real numbers"):
         normalize_adjacency([["a", "b"], ["c", "d"]])
 
 

@@ -107,3 +107,9 @@ def test_mismatched_shapes_raise_and_name_both(product, shape_A, shape_B):
 def test_non_numeric_input_is_a_type_error(product):
     with pytest.raises(TypeError, match="numeric"):
         product([["a", "b"]], [[1, 2]])
+
+
+@pytest.mark.parametrize("product", [frobenius, hadamard])
+def test_complex_input_is_a_type_error(product):
+    with pytest.raises(TypeError, match="complex"):
+        product(np.ones((2, 2)) * 1j, np.ones((2, 2)))

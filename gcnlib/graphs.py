@@ -145,6 +145,10 @@ class KarateClub:
     edges: np.ndarray
     factions: tuple[str, str] = field(default=("Mr. Hi", "Officer"))
 
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}: {np.sum(self.labels == y)}" for y, name in enumerate(self.factions))
+        return f"KarateClub({len(self.labels)} members, {len(self.edges)} friendships; {counts})"
+
 
 def karate_club() -> KarateClub:
     """Zachary's karate club, built from the edge list embedded in this module.

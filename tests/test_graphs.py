@@ -128,6 +128,10 @@ def test_karate_club_shapes_and_types():
     assert np.bincount(club.labels).tolist() == [17, 17]
 
 
+def test_karate_club_repr_is_one_short_line():
+    assert repr(karate_club()) == "KarateClub(34 members, 78 friendships; Mr. Hi: 17, Officer: 17)"
+
+
 def test_karate_club_is_a_fresh_copy_each_time():
     club = karate_club()
     club.A[0, 1] = 5

@@ -12,7 +12,7 @@ with the two Jacobians of one layer
 and contract. The functions below build these tensors as arrays and do exactly that. The
 result equals the matrix recursion ``e^{t-1} = (Aᵀ e^t W^{tT}) ⊙ σ'(Z^{t-1})`` of
 :func:`gcnlib.backward` to round-off, but a Jacobian ∂Z/∂H has m·n·m·o entries: at
-m = 1000 and widths 16 that is 2 GiB. Every function therefore estimates the memory
+m = 1000 and widths 16 that is 256 million numbers, nearly 2 GiB. Every function therefore estimates the memory
 first and refuses, with the size in MiB, anything above ``max_bytes`` (256 MiB unless
 told otherwise). Use them to see the indices at work on small graphs, never to train.
 """
@@ -45,7 +45,9 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def _mib(n_bytes: int) -> str:
     """A size in MiB, readable both for 2 GiB and for a few kilobytes."""
-    return f"{n_bytes / MiB:,.1f} MiB" if n_bytes >= MiB / 10 else f"{n_bytes / MiB:.2g} MiB ({n_bytes:,} bytes)"
+    if n_bytes >= MiB / 10:
+        return f"{n_bytes / MiB:,.1f} MiB"
+    return f"{n_bytes / MiB:.2g} MiB ({n_bytes:,} bytes)"
 
 
 def _guard(who: str, tensors: dict[str, tuple[int, ...]], dtype: np.dtype, max_bytes: int) -> None:

@@ -252,29 +252,33 @@ def train(
     seed : int, optional
         Seeds the initial weights and the dropout masks: equal seeds give equal runs.
     callback : callable, optional
-        Called as ``callback(epoch, trace)`` after every epoch with the trace of the evaluation
-        pass (no dropout), e.g. to plot the hidden embedding ``trace.H[1]``.
+        Called as ``callback(epoch, trace)`` after every epoch (epoch = 0, 1, ...) with the trace
+        of the evaluation pass: no dropout, the weights just updated (copies). Use it e.g. to
+        plot the hidden embedding ``trace.H[1]`` over the epochs.
     early_stopping : int, optional
         Kipf & Welling's rule with window w: stop once the validation loss exceeds the mean of
-        the w previous ones (after at least w epochs). Default None: train all epochs.
+        the w previous ones (checked from epoch w + 2 on). Needs ``idx_val``. Default None:
+        train all epochs.
 
     Returns
     -------
     History
         Loss and accuracies per epoch, and the final weights.
     """
+    if early_stopping and idx_val is None:
+        raise ValueError("early_stopping watches the validation loss: give idx_val")
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
     m = labels.shape[0]
     c = int(labels.max()) + 1
-    widths = [X.shape[1], *widths, c]
-    weights = [glorot_uniform((o, n), rng) for o, n in zip(widths[:-1], widths[1:])]
+    sizes = [X.shape[1], *widths, c]  # o_1, n_1 = o_2, ..., n_T = c
+    weights = [glorot_uniform((o, n), rng) for o, n in zip(sizes[:-1], sizes[1:])]
     adam = Adam(weights, lr=lr)
     splits = {name: _node_mask(idx, m) for name, idx in (("train", idx_train), ("val", idx_val), ("test", idx_test))}
     history = History(weights=weights)
 
     for epoch in range(epochs):
-        H0, masks = _dropout_inputs(X, widths, m, dropout, rng)
+        H0, masks = _dropout_inputs(X, sizes, m, dropout, rng)
         trace = recursion.forward(A_hat, H0, weights, sigma, masks=masks)
         loss, e_T = losses.softmax_cross_entropy(trace.Z[-1], labels, splits["train"])
         grads = list(recursion.backward(trace, e_T, wrt=("W",)).W)
@@ -282,7 +286,7 @@ def train(
         history.loss.append(loss + _decay(weights, weight_decay))
         adam.step(grads)
 
-        evaluation = recursion.forward(A_hat, X, weights, sigma)
+        evaluation = recursion.forward(A_hat, X, [W.copy() for W in weights], sigma)  # Adam edits in place
         _record(history, evaluation.Z[-1], labels, splits, _decay(weights, weight_decay))
         if callback is not None:
             callback(epoch, evaluation)
@@ -291,7 +295,7 @@ def train(
     return history
 
 
-def _dropout_inputs(X, widths: list[int], m: int, p: float, rng: np.random.Generator):
+def _dropout_inputs(X, sizes: list[int], m: int, p: float, rng: np.random.Generator):
     """The dropped-out input ``H^0 = X ⊙ M^1`` and the masks ``[None, M^2, ..., M^T]``."""
     if p == 0:
         return X, None
@@ -299,7 +303,7 @@ def _dropout_inputs(X, widths: list[int], m: int, p: float, rng: np.random.Gener
         H0, first = sparse_dropout(X, p, rng), None
     else:
         H0, first = X, dropout_mask(X.shape, p, rng)
-    hidden = [dropout_mask((m, o), p, rng) for o in widths[1:-1]]
+    hidden = [dropout_mask((m, o), p, rng) for o in sizes[1:-1]]
     return H0, [first, *hidden]
 
 
@@ -314,8 +318,11 @@ def _record(history: History, Z: np.ndarray, labels: np.ndarray, splits: dict, d
 
 
 def _should_stop(val_loss: list[float], window: int) -> bool:
-    """Kipf & Welling's early stopping: the last validation loss exceeds the mean of the window before it."""
-    if len(val_loss) <= window:
+    """Kipf & Welling's early stopping: the last validation loss exceeds the mean of the window before it.
+
+    As in their code, the rule applies from the epoch after the first ``window + 1`` epochs.
+    """
+    if len(val_loss) <= window + 1:
         return False
     return val_loss[-1] > np.mean(val_loss[-window - 1 : -1])
 

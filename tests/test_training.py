@@ -209,9 +209,19 @@ def test_bad_node_indices(club):
 
 def test_early_stopping_rule():
     """Stop once the last validation loss exceeds the mean of the window before it."""
-    assert not _should_stop([3.0, 2.0, 1.0], window=3)  # too few epochs yet
-    assert not _should_stop([3.0, 2.0, 1.0, 0.5], window=3)
-    assert _should_stop([3.0, 2.0, 1.0, 2.5], window=3)  # 2.5 > mean(3, 2, 1) = 2
+    assert not _should_stop([3.0, 2.0, 2.5], window=2)  # too few epochs yet (as in Kipf & Welling's code)
+    assert not _should_stop([3.0, 2.0, 1.0, 0.5], window=2)
+    assert _should_stop([3.0, 2.0, 1.0, 1.6], window=2)  # 1.6 > mean(2, 1) = 1.5
+
+
+def test_early_stopping_stops_and_needs_validation_nodes(club):
+    k, A_hat, X = club
+    rest = np.arange(2, 32)
+    # a learning rate far too large makes the validation loss jump about: the rule fires early
+    history = gcnlib.train(A_hat, X, k.labels, [0, 33], rest, epochs=200, lr=5.0, seed=0, early_stopping=3)
+    assert 5 <= len(history.loss) < 200
+    with pytest.raises(ValueError, match="idx_val"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], epochs=5, early_stopping=3)
 
 
 def test_short_cora_run_is_clearly_better_than_chance():

@@ -12,9 +12,10 @@ with the two Jacobians of one layer
 and contract. The functions below build these tensors as arrays and do exactly that. The
 result equals the matrix recursion ``e^{t-1} = (Aᵀ e^t W^{tT}) ⊙ σ'(Z^{t-1})`` of
 :func:`gcnlib.backward` to round-off, but a Jacobian ∂Z/∂H has m·n·m·o entries: at
-m = 1000 and widths 16 that is 256 million numbers, nearly 2 GiB. Every function therefore estimates the memory
-first and refuses, with the size in MiB, anything above ``max_bytes`` (256 MiB unless
-told otherwise). Use them to see the indices at work on small graphs, never to train.
+m = 1000 and widths 16 that is 256 million numbers, nearly 2 GiB. Every function
+therefore estimates the memory first and refuses, with the size in MiB, anything above
+``max_bytes`` (256 MiB unless told otherwise). Use them to see the indices at work on
+small graphs, never to train.
 """
 
 from __future__ import annotations

@@ -195,9 +195,14 @@ def _check(data: Planetoid, expected: PlanetoidFigures, edges: np.ndarray) -> No
         test=data.idx_test.size,
     )
     if found != expected:
-        raise ValueError(f"{data.name}.npz does not match its expected figures: found {found}, expected {expected}")
+        raise ValueError(
+            f"{data.name}.npz does not match its expected figures: found {found}, expected {expected}"
+        )
     if np.any(edges[:, 0] == edges[:, 1]) or data.A.nnz != 2 * expected.edges:
-        raise ValueError(f"{data.name}.npz: edges must be distinct pairs u≠v, got {data.A.nnz} entries for {expected.edges} edges")
+        raise ValueError(
+            f"{data.name}.npz: edges must be distinct pairs u≠v, "
+            f"got {data.A.nnz} entries of A for {expected.edges} edges"
+        )
     labelled = np.concatenate([data.idx_train, data.idx_val, data.idx_test])
     if np.any(data.labels[labelled] < 0):
         raise ValueError(f"{data.name}.npz: a node of the split has no label")

@@ -139,7 +139,12 @@ class Adam:
     """
 
     def __init__(
-        self, params: list[np.ndarray], lr: float = 0.01, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+        self,
+        params: list[np.ndarray],
+        lr: float = 0.01,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
     ) -> None:
         if not isinstance(params, (list, tuple)) or not all(isinstance(W, np.ndarray) for W in params):
             raise TypeError("params must be a list of numpy arrays (they are updated in place)")
@@ -158,7 +163,9 @@ class Adam:
             One gradient per parameter, each of its parameter's shape.
         """
         if len(grads) != len(self.params):
-            raise ValueError(f"grads has {len(grads)} arrays, expected one per parameter ({len(self.params)})")
+            raise ValueError(
+                f"grads has {len(grads)} arrays, expected one per parameter ({len(self.params)})"
+            )
         self.k += 1
         for i, (W, G) in enumerate(zip(self.params, grads)):
             if np.shape(G) != W.shape:
@@ -274,7 +281,11 @@ def train(
     sizes = [X.shape[1], *widths, c]  # o_1, n_1 = o_2, ..., n_T = c
     weights = [glorot_uniform((o, n), rng) for o, n in zip(sizes[:-1], sizes[1:])]
     adam = Adam(weights, lr=lr)
-    splits = {name: _node_mask(idx, m) for name, idx in (("train", idx_train), ("val", idx_val), ("test", idx_test))}
+    splits = {
+        "train": _node_mask(idx_train, m, "idx_train"),
+        "val": _node_mask(idx_val, m, "idx_val"),
+        "test": _node_mask(idx_test, m, "idx_test"),
+    }
     history = History(weights=weights)
 
     for epoch in range(epochs):
@@ -314,7 +325,8 @@ def _record(history: History, Z: np.ndarray, labels: np.ndarray, splits: dict, d
         value = float("nan") if mask is None else float(losses.accuracy(Z, labels, mask))
         getattr(history, f"{name}_accuracy").append(value)
     val = splits["val"]
-    history.val_loss.append(float("nan") if val is None else float(losses.softmax_cross_entropy(Z, labels, val)[0]) + decay)
+    val_loss = float("nan") if val is None else losses.softmax_cross_entropy(Z, labels, val)[0] + decay
+    history.val_loss.append(val_loss)
 
 
 def _should_stop(val_loss: list[float], window: int) -> bool:
@@ -332,15 +344,17 @@ def _decay(weights: list[np.ndarray], weight_decay: float) -> float:
     return 0.5 * weight_decay * float(np.sum(weights[0] ** 2))
 
 
-def _node_mask(idx, m: int) -> np.ndarray | None:
+def _node_mask(idx, m: int, name: str) -> np.ndarray | None:
     """Boolean mask of length m that is True on the nodes ``idx`` (None stays None)."""
     if idx is None:
         return None
     idx = np.asarray(idx)
     if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"node indices must be a 1-D integer array, got dtype {idx.dtype} and shape {idx.shape}")
+        raise TypeError(
+            f"{name}: node indices must be a 1-D integer array, got dtype {idx.dtype} and shape {idx.shape}"
+        )
     if idx.size and (idx.min() < 0 or idx.max() >= m):
-        raise ValueError(f"node indices must lie in 0..{m - 1} (m = {m} nodes), got {idx.min()}..{idx.max()}")
+        raise ValueError(f"{name}: node indices must lie in 0..{m - 1} (m = {m} nodes), got {idx.min()}..{idx.max()}")
     mask = np.zeros(m, dtype=bool)
     mask[idx] = True
     return mask

@@ -201,10 +201,10 @@ def test_deeper_network_and_dense_dropout(club):
 
 def test_bad_node_indices(club):
     k, A_hat, X = club
-    with pytest.raises(ValueError, match="34"):
+    with pytest.raises(ValueError, match="idx_train.*34"):
         gcnlib.train(A_hat, X, k.labels, [0, 34], epochs=1)
-    with pytest.raises(TypeError, match="integer"):
-        gcnlib.train(A_hat, X, k.labels, [0.0, 1.0], epochs=1)
+    with pytest.raises(TypeError, match="idx_test.*integer"):
+        gcnlib.train(A_hat, X, k.labels, [0, 1], idx_test=[0.0, 1.0], epochs=1)
 
 
 def test_early_stopping_rule():

@@ -54,7 +54,8 @@ class Activation:
 
 
 def _sigmoid(Z: Array) -> Array:
-    H = np.tanh(Z * 0.5)
+    H = np.multiply(Z, 0.5)
+    np.tanh(H, out=H)
     H += 1
     H *= 0.5
     return H

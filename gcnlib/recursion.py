@@ -314,23 +314,36 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
         if G is None:
             break
         M = trace.masks[i] if trace.masks else None
-        if M is not None:
-            G *= M
         if i == 0:
-            dH0 = G
-        else:
-            G *= df(trace.Z[i - 1], trace.H[i])
-            e_t = G
+            dH0 = G if M is None else _hadamard_in_place(G, M)
+        else:  # e^{t-1} = (G ⊙ M^t) ⊙ sigma'(Z^{t-1}), written into G
+            e_t = _hadamard_in_place(G, M, df, trace.Z[i - 1], trace.H[i])
 
     dA = _gradient_A(trace, e) if "A" in wanted else None
     return Gradients(e=e, W=dW, A=dA, H0=dH0)
 
 
+def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block: int = 1 << 16) -> Array:
+    """``G ⊙ M ⊙ df(Z, H)`` written into G, a block of rows at a time.
+
+    Working on blocks of about ``block`` numbers keeps the temporaries of ``df`` small
+    (allocating large arrays is slow) and in cache; ``M`` and ``df`` may be None.
+    """
+    step = max(1, block // max(1, G.shape[1]))
+    for s in range(0, G.shape[0], step):
+        k = slice(s, s + step)
+        if M is not None:
+            G[k] *= M[k]
+        if df is not None:
+            G[k] *= df(Z[k], H[k])
+    return G
+
+
 def _gradient_A(trace: Trace, e: list):
     """dL/dA = sum_t e^t (H̃^{t-1} W^t)^T = [e^1 … e^T] [U^1 … U^T]^T, as one product."""
     U = [u if u is not None else X @ W for u, X, W in zip(trace._U, trace._X, trace.weights)]
-    E = e[0] if len(e) == 1 else np.hstack(e)
-    U = U[0] if len(U) == 1 else np.hstack(U)
+    E = e[0] if len(e) == 1 else np.concatenate(e, axis=1)
+    U = U[0] if len(U) == 1 else np.concatenate(U, axis=1)
     if sp.issparse(trace.A):
         return _sampled_product(trace.A, E, U)
     return E @ U.T

@@ -45,13 +45,14 @@ def _check_dtype(dtype: np.dtype, name: str) -> np.dtype:
     raise TypeError(f"{name}: expected real numbers, got dtype {dtype}")
 
 
-def _check_finite(values: np.ndarray, name: str, shape: str) -> None:
-    # Any NaN or ±inf makes the sum non-finite; only then pay for the element-wise test
-    # (a finite sum can still overflow to inf, which must not count as an error).
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = values.sum()
-    if values.size and not np.isfinite(total) and not np.isfinite(values).all():
-        raise ValueError(f"{name} ({shape}) contains NaN or infinity")
+def _check_finite(values: np.ndarray, name: str, X: Any) -> None:
+    if values.size <= 4096:  # small: the element-wise test is cheapest
+        finite = np.isfinite(values).all()
+    else:  # large: any NaN or ±inf makes the sum non-finite; only then test element-wise
+        with np.errstate(over="ignore", invalid="ignore"):  # (a finite sum may overflow)
+            finite = np.isfinite(values.sum()) or np.isfinite(values).all()
+    if not finite:
+        raise ValueError(f"{name} ({_shape(X)}) contains NaN or infinity")
 
 
 def as_matrix(X: Any, name: str, *, dtype: np.dtype | None = None, sparse_ok: bool = False):
@@ -82,6 +83,9 @@ def as_matrix(X: Any, name: str, *, dtype: np.dtype | None = None, sparse_ok: bo
     ValueError
         Ragged lists, not 2-D, NaN or infinity.
     """
+    if type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FLOATS and (dtype is None or X.dtype == dtype):
+        _check_finite(X, name, X)  # the common case: nothing to convert
+        return X
     if sp.issparse(X):
         if not sparse_ok:
             raise TypeError(
@@ -103,7 +107,7 @@ def as_matrix(X: Any, name: str, *, dtype: np.dtype | None = None, sparse_ok: bo
         raise ValueError(f"{name}: expected a 2-D matrix, got {X.ndim}-D array of shape {X.shape}")
     if X.dtype != target:
         X = X.astype(target)
-    _check_finite(X, name, _shape(X))
+    _check_finite(X, name, X)
     return X
 
 
@@ -120,7 +124,7 @@ def _as_sparse(X: Any, name: str, dtype: np.dtype | None):
     if not X.has_canonical_format:
         X = X.copy()
         X.sum_duplicates()
-    _check_finite(X.data, name, _shape(X))
+    _check_finite(X.data, name, X)
     return X
 
 

@@ -293,7 +293,8 @@ class KarateRun:
     history : History
         Loss and accuracies per epoch, from :func:`gcnlib.train`.
     embeddings : ndarray, epochs×m×2
-        The 2-D hidden layer H^{T-1} after each epoch's forward pass.
+        The 2-D hidden layer H^{T-1} after each epoch's update (the evaluation pass that
+        :func:`gcnlib.train` hands to its callback): ``embeddings[k]`` is after epoch k + 1.
     labels : ndarray, m
         The factions (0 or 1).
     edges : ndarray, k×2
@@ -459,7 +460,7 @@ class TrainingExplorer:
         """
         n = len(self.run.history.loss)
         epochs = epochs or sorted({1, max(1, n // 10), max(1, n // 4), n})
-        fig = plt.figure(figsize=(3.2 * len(epochs), 6.6))
+        fig = plt.figure(figsize=(2.8 * len(epochs), 6.2))
         grid = fig.add_gridspec(2, len(epochs), height_ratios=[1.15, 1], left=0.06, right=0.94,
                                 bottom=0.08, top=0.9, hspace=0.38, wspace=0.22)
         first = None

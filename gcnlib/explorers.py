@@ -27,11 +27,18 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
+
+try:
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+except ImportError as missing:  # the optional extra "widgets" is not installed
+    raise ImportError(
+        f"gcnlib.explorers needs ipywidgets and matplotlib ({missing}); install them with "
+        f"pip install ipywidgets matplotlib, or install gcnlib with its extra: gcnlib[widgets]"
+    ) from missing
 
 from .activations import ACTIVATIONS, Activation, get_activation
 from .gradcheck import numerical_gradient, relative_error
@@ -79,7 +86,7 @@ class RecursionCheck:
     loss : float
         L = ½‖Z^T − Y‖²_F, with Y the one-hot factions (m×2).
     e : list of ndarray
-        ``[e^1, ..., e^T]`` from :func:`gcnlib.backward`, e^t is m×n_t.
+        ``[e^1, ..., e^T]`` from ``gcnlib.backward``, e^t is m×n_t.
     e_fd : list of ndarray
         The same gradients by central finite differences, each entry of Z^t perturbed
         and the remaining layers run forward.
@@ -291,10 +298,10 @@ class KarateRun:
     Attributes
     ----------
     history : History
-        Loss and accuracies per epoch, from :func:`gcnlib.train`.
+        Loss and accuracies per epoch, from ``gcnlib.train``.
     embeddings : ndarray, epochs×m×2
         The 2-D hidden layer H^{T-1} after each epoch's update (the evaluation pass that
-        :func:`gcnlib.train` hands to its callback): ``embeddings[k]`` is after epoch k + 1.
+        ``gcnlib.train`` hands to its callback): ``embeddings[k]`` is after epoch k + 1.
     labels : ndarray, m
         The factions (0 or 1).
     edges : ndarray, k×2

@@ -116,3 +116,18 @@ def test_recursion_check_without_finite_differences():
     assert fast.e_fd == [] and fast.errors == []
     for a, b in zip(fast.e, full.e):
         np.testing.assert_array_equal(a, b)
+
+
+def test_missing_widgets_extra_gives_a_helpful_error():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['ipywidgets'] = None\n"
+        "try:\n"
+        "    import gcnlib.explorers\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "gcnlib[widgets]" in result.stdout

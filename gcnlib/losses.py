@@ -131,10 +131,11 @@ def _log_softmax(Z: np.ndarray) -> np.ndarray:
 def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
 
-    With ``P = softmax(Z)`` row by row, ``S`` the selected rows and ``Y`` the one-hot labels,
+    With ``P = softmax(Z)`` row by row, ``S`` the selected rows, ``s`` their number and ``Y`` the
+    one-hot labels::
 
-        L = −(1/|S|) Σ_{i∈S} log P_{i, y_i},
-        e^T = ∂L/∂Z = (P − Y)/|S| on the rows in S, 0 on the other rows.
+        L = −(1/s) Σ_{i∈S} log P_{i, y_i},
+        e^T = ∂L/∂Z = (P − Y)/s on the rows in S, 0 on the other rows.
 
     Parameters
     ----------

@@ -100,15 +100,16 @@ def products_pass(c: Case) -> Callable[[], object]:
     narrowing = [W.shape[1] <= W.shape[0] for W in Ws]
     U = [H[t] @ Ws[t] for t in range(T)]
     E, Us = np.hstack(e), np.hstack(U)
+    recompute_U = sp.issparse(A)  # gcnlib keeps H̃W for dL/dA only for a dense A
 
     def run():
-        S = [None] * T
+        S, Z = [None] * T, [None] * T  # the forward's results live on, as in any backward pass
         for t in range(T):  # forward
             if narrowing[t]:
-                A @ (H[t] @ Ws[t])
+                Z[t] = A @ (H[t] @ Ws[t])
             else:
                 S[t] = A @ H[t]
-                S[t] @ Ws[t]
+                Z[t] = S[t] @ Ws[t]
         for t in reversed(range(T)):  # backward
             if narrowing[t]:
                 P = AT @ e[t]
@@ -122,6 +123,8 @@ def products_pass(c: Case) -> Callable[[], object]:
                 if t > 0 or "H0" in c.wrt:
                     AT @ (e[t] @ Ws[t].T)
         if "A" in c.wrt:
+            if recompute_U:
+                [H[t] @ Ws[t] for t in range(T)]
             if sp.issparse(A):
                 sampled_product(A, E, Us)
             else:
@@ -188,16 +191,27 @@ def timer(run: Callable[[], object], inner: int) -> Callable[[], float]:
 
 
 def measure(samplers: dict, reps: int) -> dict:
-    """Median seconds per call of each sampler, interleaved, after one warm-up round."""
+    """Median seconds per call of each sampler, interleaved, after one warm-up round.
+
+    The order of the samplers alternates from round to round. Also the median of the
+    per-round ratios ``gcnlib / other``: the two are timed back to
+    back in each round, so a slow spell of a shared machine affects both alike.
+    """
     times = {k: [] for k in samplers}
+    order = list(samplers)
     for r in range(reps + 1):
-        for k, sample in samplers.items():
-            t = sample()
+        # alternate the order: what ran just before (and the memory it freed) matters here
+        for k in order if r % 2 else order[::-1]:
+            t = samplers[k]()
             if r:
                 times[k].append(t)
-            if PAUSE and k != "products" and len(samplers) > 2:
+            if PAUSE and "torch" in samplers:
                 time.sleep(PAUSE)
-    return {k: statistics.median(v) for k, v in times.items()}
+    result = {k: statistics.median(v) for k, v in times.items()}
+    for k in samplers:
+        if k != "gcnlib":
+            result[f"gcnlib/{k}"] = statistics.median(g / o for g, o in zip(times["gcnlib"], times[k]))
+    return result
 
 
 def fmt(seconds: float) -> str:
@@ -213,7 +227,12 @@ def bench_case(c: Case, reps: int, use_torch: bool) -> dict:
     inner = 200 if m < 100 else 1
     samplers = {"gcnlib": timer(gcnlib_pass(c), inner), "products": timer(products_pass(c), inner)}
     if use_torch:
-        samplers["torch"] = timer(torch_pass(c), inner)
+        try:
+            run = torch_pass(c)
+            run()
+            samplers["torch"] = timer(run, inner)
+        except Exception as err:  # e.g. a sparse gradient PyTorch does not support
+            print(f"  (torch skipped for {c.name}: {type(err).__name__}: {str(err).splitlines()[0][:80]})")
     t = measure(samplers, reps)
     return {"case": c.name, **t}
 
@@ -279,14 +298,14 @@ def main(argv=None) -> None:
           f"numpy {np.__version__}, scipy {__import__('scipy').__version__}"
           + (f", torch {__import__('torch').__version__} ({__import__('torch').get_num_threads()} threads)"
              if use_torch else ""))
-    print(f"medians of {args.reps} repetitions after a warm-up\n")
-    header = f"{'case':<28}{'gcnlib':>11}{'products':>11}{'ratio':>7}{'torch':>11}{'gcn/torch':>10}   target"
+    print(f"medians of {args.reps} repetitions after a warm-up; ratios are medians of per-repetition ratios\n")
+    header = f"{'case':<30}{'gcnlib':>11}{'products':>11}{'ratio':>7}{'torch':>11}{'gcn/torch':>10}   target"
     print(header)
     print("-" * len(header))
     for name in args.cases:
         if name.startswith("cora"):
             if not hasattr(gcnlib, "train"):
-                print(f"{name:<28}  skipped: gcnlib.train does not exist yet")
+                print(f"{name:<30}  skipped: gcnlib.train does not exist yet")
                 continue
             row = bench_cora(1 if name == "cora1" else 200, reps=max(3, args.reps // 2))
         else:
@@ -296,9 +315,11 @@ def main(argv=None) -> None:
 
 def _format_row(row: dict, target: str) -> str:
     g, p, t = row["gcnlib"], row.get("products"), row.get("torch")
-    cells = [f"{row['case']:<28}", f"{fmt(g):>11}",
-             f"{fmt(p):>11}" if p else f"{'':>11}", f"{g / p:7.2f}" if p else f"{'':>7}",
-             f"{fmt(t):>11}" if t else f"{'':>11}", f"{g / t:10.2f}" if t else f"{'':>10}"]
+    cells = [f"{row['case']:<30}", f"{fmt(g):>11}",
+             f"{fmt(p):>11}" if p else f"{'':>11}",
+             f"{row['gcnlib/products']:7.2f}" if p else f"{'':>7}",
+             f"{fmt(t):>11}" if t else f"{'':>11}",
+             f"{row['gcnlib/torch']:10.2f}" if t else f"{'':>10}"]
     return "".join(cells) + f"   {target}"
 
 

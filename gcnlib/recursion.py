@@ -69,8 +69,10 @@ class Trace:
     weights: list
     activation: Activation
     masks: list | None = None
-    # Per layer, private: the layer input H̃^{t-1} = H^{t-1} ⊙ M^t, and whichever of
-    # U = H̃^{t-1} W^t or S = A H̃^{t-1} the forward pass computed (the other is None).
+    # Per layer, private: the layer input H̃^{t-1} = H^{t-1} ⊙ M^t; S = A H̃^{t-1} if the
+    # forward pass computed it (it gives dL/dW^t); U = H̃^{t-1} W^t, kept for dL/dA only for
+    # a dense A (next to the m×m A it is small; for a sparse A, recomputing it is cheaper
+    # than holding m×n numbers per layer).
     _X: list = field(default_factory=list, repr=False)
     _U: list = field(default_factory=list, repr=False)
     _S: list = field(default_factory=list, repr=False)
@@ -227,6 +229,7 @@ def forward(
     masks = _check_masks(masks, H0, Ws, dtype)
 
     trace = Trace(A=A, Z=[], H=[H0], weights=Ws, activation=activation, masks=masks)
+    sparse_A = sp.issparse(A)
     H = H0
     for t, W in enumerate(Ws):
         M = masks[t] if masks else None
@@ -242,7 +245,7 @@ def forward(
         trace.Z.append(Z)
         trace.H.append(H)
         trace._X.append(X)
-        trace._U.append(U)
+        trace._U.append(None if sparse_A else U)
         trace._S.append(S)
     return trace
 

@@ -241,7 +241,10 @@ def forward(
         else:
             S = A @ X  # (A H̃) W: the cheaper order when the layer widens
             Z = S @ W
-        H = activation.f(Z)
+        if sparse_A and U is not None and U.shape == Z.shape:
+            H = _apply_in_place(activation.f, Z, out=U)  # U is no longer needed: reuse it
+        else:
+            H = activation.f(Z)
         trace.Z.append(Z)
         trace.H.append(H)
         trace._X.append(X)
@@ -326,7 +329,19 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
     return Gradients(e=e, W=dW, A=dA, H0=dH0)
 
 
-def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block: int = 1 << 16) -> Array:
+def _apply_in_place(f, Z: Array, out: Array, block: int = 1 << 13) -> Array:
+    """``out = f(Z)``, a block of rows at a time, into an existing array of Z's shape.
+
+    On a big graph this spares allocating (and first touching) one more m×n array per
+    layer, which costs more than the arithmetic of f.
+    """
+    step = max(1, block // max(1, Z.shape[1]))
+    for s in range(0, Z.shape[0], step):
+        out[s : s + step] = f(Z[s : s + step])
+    return out
+
+
+def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block: int = 1 << 13) -> Array:
     """``G ⊙ M ⊙ df(Z, H)`` written into G, a block of rows at a time.
 
     Working on blocks of about ``block`` numbers keeps the temporaries of ``df`` small

@@ -21,8 +21,10 @@ gcnlib; install it only to run this comparison (``pip install torch``, a CPU bui
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -283,7 +285,14 @@ def main(argv=None) -> None:
                         help="which cases to run (default: all)")
     parser.add_argument("--reps", type=int, default=7, help="timed repetitions per case after one warm-up (default 7)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
+    parser.add_argument("--keep-memory", action="store_true",
+                        help="re-run this script with glibc told to keep freed memory (MALLOC_MMAP_MAX_=0): "
+                        "large arrays then reuse the process's pages instead of faulting in fresh ones, "
+                        "which is expensive on some virtual machines; shows what page faults cost")
     args = parser.parse_args(argv)
+    if args.keep_memory and os.environ.get("MALLOC_MMAP_MAX_") != "0":
+        env = dict(os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(2**40), MALLOC_TOP_PAD_=str(2**28))
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
     use_torch = False
     if not args.no_torch:
@@ -298,6 +307,8 @@ def main(argv=None) -> None:
           f"numpy {np.__version__}, scipy {__import__('scipy').__version__}"
           + (f", torch {__import__('torch').__version__} ({__import__('torch').get_num_threads()} threads)"
              if use_torch else ""))
+    if os.environ.get("MALLOC_MMAP_MAX_") == "0":
+        print("glibc keeps freed memory (MALLOC_MMAP_MAX_=0): no fresh pages after warm-up")
     print(f"medians of {args.reps} repetitions after a warm-up; ratios are medians of per-repetition ratios\n")
     header = f"{'case':<30}{'gcnlib':>11}{'products':>11}{'ratio':>7}{'torch':>11}{'gcn/torch':>10}   target"
     print(header)

@@ -321,3 +321,20 @@ def test_the_oracle_notices_a_wrong_gradient(perturb):
     wrong[0, 0] *= 1 + 1e-6
     with pytest.raises(AssertionError):
         close(wrong, ref, 1e-10)
+
+
+@pytest.mark.parametrize("sparse_A", [False, True])
+def test_directional_check_of_every_gradient(sparse_A, rng):
+    """dL ≈ G:V along random directions, on a larger problem than the hypothesis tests."""
+    A, H0, Ws, masks, Y = make_problem(9, 30, [8, 6, 5, 3], "softplus", sparse_A=sparse_A, with_masks=True)
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "softplus")
+
+    def loss(A=A, H0=H0, Ws=Ws):
+        return plain_loss(np, "softplus", A, H0, Ws, masks, Y)
+
+    checks = [(lambda X: loss(A=X), A, g.A), (lambda X: loss(H0=X), H0, g.H0)]
+    for t in range(3):
+        checks.append((lambda X, t=t: loss(Ws=Ws[:t] + [X] + Ws[t + 1:]), Ws[t], g.W[t]))
+    for f, X, G in checks:
+        numeric, analytic = gcnlib.directional_check(f, X, G, rng=rng)
+        assert relative_error(numeric, analytic) < 1e-7

@@ -367,17 +367,22 @@ def _gradient_A(trace: Trace, e: list):
     return E @ U.T
 
 
-def _sampled_product(A: Any, E: Array, U: Array, block: int = 1 << 20):
+def _sampled_product(A: Any, E: Array, U: Array, block: int = 1 << 17):
     """The entries of ``E Uᵀ`` on the sparsity pattern of the CSR matrix ``A`` only.
 
     Entry (i, j) of ``E Uᵀ`` is the dot product of row i of E with row j of U; it is
-    computed for the stored (i, j) of A, in blocks of about ``block`` numbers.
+    computed for the stored (i, j) of A only, a block of A's rows at a time (about
+    ``block`` numbers of E per block): row i of E is repeated once per stored entry of
+    row i of A, the rows j of U are gathered, and the pairs are multiplied and summed.
     """
-    rows = np.repeat(np.arange(A.shape[0], dtype=A.indices.dtype), np.diff(A.indptr))
-    cols = A.indices
+    indptr, cols = A.indptr, A.indices
+    m, k = E.shape
     data = np.empty(cols.size, dtype=np.result_type(E, U))
-    step = max(1, block // max(1, E.shape[1]))
-    for s in range(0, cols.size, step):
-        k = slice(s, s + step)
-        np.einsum("ij,ij->i", E[rows[k]], U[cols[k]], out=data[k])
-    return type(A)((data, cols.copy(), A.indptr.copy()), shape=A.shape)
+    per_row = np.diff(indptr)
+    step = max(1, block * m // max(1, k * cols.size))  # rows per block
+    for r0 in range(0, m, step):
+        r1 = min(m, r0 + step)
+        nz = slice(indptr[r0], indptr[r1])
+        E_rows = np.repeat(E[r0:r1], per_row[r0:r1], axis=0)
+        np.einsum("ij,ij->i", E_rows, U[cols[nz]], out=data[nz])
+    return type(A)((data, cols.copy(), indptr.copy()), shape=A.shape)

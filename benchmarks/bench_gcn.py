@@ -102,7 +102,6 @@ def products_pass(c: Case) -> Callable[[], object]:
     narrowing = [W.shape[1] <= W.shape[0] for W in Ws]
     U = [H[t] @ Ws[t] for t in range(T)]
     E, Us = np.hstack(e), np.hstack(U)
-    recompute_U = sp.issparse(A)  # gcnlib keeps H̃W for dL/dA only for a dense A
 
     def run():
         S, Z = [None] * T, [None] * T  # the forward's results live on, as in any backward pass
@@ -125,21 +124,19 @@ def products_pass(c: Case) -> Callable[[], object]:
                 if t > 0 or "H0" in c.wrt:
                     AT @ (e[t] @ Ws[t].T)
         if "A" in c.wrt:
-            if recompute_U:
-                [H[t] @ Ws[t] for t in range(T)]
-            if sp.issparse(A):
-                sampled_product(A, E, Us)
+            if sp.issparse(A):  # layer by layer, as gcnlib does for a sparse A
+                sum(sampled_values(A, e[t], H[t] @ Ws[t]) for t in range(T))
             else:
                 E @ Us.T
 
     return run
 
 
-def sampled_product(A, E, U):
+def sampled_values(A, E, U):
     """Entries of E Uᵀ on A's pattern: counted as one product (no library has it)."""
-    from gcnlib.recursion import _sampled_product
+    from gcnlib.recursion import _sampled_values
 
-    return _sampled_product(A, E, U)
+    return _sampled_values(A, E, U)
 
 
 def torch_pass(c: Case):

@@ -358,22 +358,30 @@ def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block
 
 
 def _gradient_A(trace: Trace, e: list):
-    """dL/dA = sum_t e^t (H̃^{t-1} W^t)^T = [e^1 … e^T] [U^1 … U^T]^T, as one product."""
-    U = [u if u is not None else X @ W for u, X, W in zip(trace._U, trace._X, trace.weights)]
+    """dL/dA = sum_t e^t (H̃^{t-1} W^t)^T.
+
+    For a dense A: one product of the stacked factors, [e^1 … e^T] [U^1 … U^T]^T with
+    U^t = H̃^{t-1} W^t. For a sparse A: the entries on A's pattern only, layer by layer
+    (one U^t at a time, without stacking: large temporaries are slow to allocate).
+    """
+    layers = zip(e, trace._U, trace._X, trace.weights)
+    if sp.issparse(trace.A):
+        A = trace.A
+        data = sum(_sampled_values(A, e_t, X @ W) for e_t, _, X, W in layers)
+        return type(A)((data, A.indices.copy(), A.indptr.copy()), shape=A.shape)
+    U = [u if u is not None else X @ W for _, u, X, W in layers]
     E = e[0] if len(e) == 1 else np.concatenate(e, axis=1)
     U = U[0] if len(U) == 1 else np.concatenate(U, axis=1)
-    if sp.issparse(trace.A):
-        return _sampled_product(trace.A, E, U)
     return E @ U.T
 
 
-def _sampled_product(A: Any, E: Array, U: Array, block: int = 1 << 17):
-    """The entries of ``E Uᵀ`` on the sparsity pattern of the CSR matrix ``A`` only.
+def _sampled_values(A: Any, E: Array, U: Array, block: int = 1 << 17) -> Array:
+    """The entries of ``E Uᵀ`` on the sparsity pattern of the CSR matrix ``A``, as A.data.
 
     Entry (i, j) of ``E Uᵀ`` is the dot product of row i of E with row j of U; it is
     computed for the stored (i, j) of A only, a block of A's rows at a time (about
-    ``block`` numbers of E per block): row i of E is repeated once per stored entry of
-    row i of A, the rows j of U are gathered, and the pairs are multiplied and summed.
+    ``block`` numbers per block): row i of E is repeated once per stored entry of row i
+    of A, the rows j of U are gathered, and the pairs are multiplied and summed.
     """
     indptr, cols = A.indptr, A.indices
     m, k = E.shape
@@ -385,4 +393,4 @@ def _sampled_product(A: Any, E: Array, U: Array, block: int = 1 << 17):
         nz = slice(indptr[r0], indptr[r1])
         E_rows = np.repeat(E[r0:r1], per_row[r0:r1], axis=0)
         np.einsum("ij,ij->i", E_rows, U[cols[nz]], out=data[nz])
-    return type(A)((data, cols.copy(), indptr.copy()), shape=A.shape)
+    return data

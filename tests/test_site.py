@@ -15,6 +15,7 @@ package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_B
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -88,15 +89,24 @@ def _pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.html") if not skip & set(p.relative_to(SITE).parts))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """Serve the built site on 127.0.0.1 at a free port."""
-    handler = functools.partial(QuietHandler, directory=str(SITE))
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The built site, served locally."""
+    with serve(SITE) as url:
+        yield url
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -200,3 +210,18 @@ def test_math_pages_are_typeset(server: str, browser: object) -> None:
     assert page.evaluate(MATHJAX_DONE_JS), "MathJax did not load on the preface"
     assert page.locator("mjx-container").count() >= 2
     context.close()
+
+
+def test_the_check_fails_for_mathjax_from_a_cdn(browser: object, tmp_path: Path) -> None:
+    """The check itself works: a page that loads MathJax from a CDN is reported, offline or not."""
+    page = tmp_path / "cdn.html"
+    page.write_text(
+        "<html><head><script defer "
+        'src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script></head>'
+        '<body><main><p>Some math: <span class="math">\\(x^2\\)</span></p></main></body></html>'
+    )
+    with serve(tmp_path) as url:
+        problems = check_page(browser, f"{url}/cdn.html")
+    assert any("non-local host" in p for p in problems), problems
+    assert any("MathJax did not load" in p for p in problems), problems
+    assert any("raw" in p for p in problems), problems

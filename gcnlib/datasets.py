@@ -76,6 +76,13 @@ class Planetoid:
         """Number of nodes m."""
         return self.A.shape[0]
 
+    def __repr__(self) -> str:
+        return (
+            f"Planetoid({self.name!r}: {self.num_nodes} nodes, {self.A.nnz // 2} edges, "
+            f"{self.X.shape[1]} features, {self.num_classes} classes, split "
+            f"{self.idx_train.size}/{self.idx_val.size}/{self.idx_test.size})"
+        )
+
     def row_normalized_features(self) -> sp.csr_matrix:
         """The features with every row divided by its sum, as Kipf & Welling feed them.
 

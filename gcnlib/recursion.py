@@ -21,9 +21,9 @@ the cheaper of its two orders:
 * backward: ``P = A^T e^t`` serves both ``dL/dW^t = H̃^T P`` and ``P W^T``; after a
   forward ``(A H̃) W`` the cached ``A H̃`` gives ``dL/dW^t`` and ``A^T (e^t W^T)`` is the
   cheaper propagation;
-* ``dL/dA``: one product of the stacked ``[e^1 … e^T]`` and ``[H̃^0 W^1 … H̃^{T-1} W^T]``;
-  for a sparse ``A`` only the entries on ``A``'s pattern are computed (row-by-row dot
-  products), never an m×m dense matrix.
+* ``dL/dA``: for a dense ``A``, one product of the stacked ``[e^1 … e^T]`` and
+  ``[H̃^0 W^1 … H̃^{T-1} W^T]``; for a sparse ``A``, only the entries on ``A``'s pattern,
+  layer by layer (dot products of rows), never an m×m dense matrix.
 """
 
 from __future__ import annotations

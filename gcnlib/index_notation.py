@@ -11,8 +11,8 @@ with the two Jacobians of one layer
 
 and contract. The functions below build these tensors as arrays and do exactly that. The
 result equals the matrix recursion ``e^{t-1} = (Aᵀ e^t W^{tT}) ⊙ σ'(Z^{t-1})`` of
-:func:`gcnlib.backward` to round-off, but a Jacobian ∂Z/∂H has m·n·m·o entries: at
-m = 1000 and widths 16 that is 256 million numbers, nearly 2 GiB. Every function
+:func:`gcnlib.backward <gcnlib.recursion.backward>` to round-off, but a Jacobian ∂Z/∂H has
+m·n·m·o entries: at m = 1000 and widths 16 that is 256 million numbers, nearly 2 GiB. Every function
 therefore estimates the memory first and refuses, with the size in MiB, anything above
 ``max_bytes`` (256 MiB unless told otherwise). Use them to see the indices at work on
 small graphs, never to train.
@@ -231,14 +231,16 @@ def backward_index(trace: Trace, e_T: Any, *, max_bytes: int = MAX_BYTES) -> lis
         e^{t-1}_pq = Σ_ij Σ_kl  e^t_ij  ∂Z^t_ij/∂H^{t-1}_kl  ∂H^{t-1}_kl/∂Z^{t-1}_pq
 
     taken in two contractions: first over (i, j), which gives ``∂L/∂H^{t-1}_kl``, then
-    over (k, l). It is meant to be compared with :func:`gcnlib.backward`, not to replace it.
+    over (k, l). It is meant to be compared with
+    :func:`gcnlib.backward <gcnlib.recursion.backward>`, not to replace it.
 
     Only a **dense** ``A`` and a forward pass **without dropout masks** are supported.
 
     Parameters
     ----------
     trace : Trace
-        The result of :func:`gcnlib.forward` with a dense ``A`` and ``masks=None``.
+        The result of :func:`gcnlib.forward <gcnlib.recursion.forward>` with a dense ``A``
+        and ``masks=None``.
     e_T : array_like, m×n_T
         ``∂L/∂Z^T``, of the shape of ``Z^T``.
     max_bytes : int, optional

@@ -6,7 +6,8 @@ The pieces, each a few lines:
 * :func:`dropout_mask` and :func:`sparse_dropout` implement dropout (Srivastava et al., 2014) as
   a Hadamard product ``H ⊙ M`` with a random mask ``M`` whose entries are 0 or ``1/(1-p)``.
   Because it is a Hadamard product, its gradient is the same mask times the incoming gradient:
-  :func:`gcnlib.forward` takes the masks and :func:`gcnlib.backward` needs no new rule.
+  :func:`gcnlib.forward <gcnlib.recursion.forward>` takes the masks and
+  :func:`gcnlib.backward <gcnlib.recursion.backward>` needs no new rule.
 * :class:`Adam` updates the weights from their gradients (Kingma & Ba, 2015).
 * :func:`train` puts them together for the two-layer GCN of Kipf & Welling (2017):
   ``Z^1 = Â X W^1``, ``H^1 = ReLU(Z^1)``, ``Z^2 = Â H^1 W^2``, softmax cross-entropy on the

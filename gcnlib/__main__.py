@@ -10,6 +10,7 @@ standard deviation of the test accuracy on stdout, e.g.::
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -128,11 +129,11 @@ def _non_negative_int(text: str) -> int:
 
 
 def _positive_float(text: str) -> float:
-    return _number(text, float, lambda x: x > 0, "a number > 0")
+    return _number(text, float, lambda x: 0 < x < math.inf, "a finite number > 0")
 
 
 def _non_negative_float(text: str) -> float:
-    return _number(text, float, lambda x: x >= 0, "a number >= 0")
+    return _number(text, float, lambda x: 0 <= x < math.inf, "a finite number >= 0")
 
 
 def _probability(text: str) -> float:

@@ -163,8 +163,7 @@ def recursion_check(
         raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}")
     sigma = get_activation(activation)
     club = karate_club()
-    A = normalize_adjacency(club.A)
-    A = A.toarray() if hasattr(A, "toarray") else np.asarray(A)
+    A = normalize_adjacency(club.A)  # dense, as club.A is
     m = A.shape[0]
     Y = np.eye(2)[club.labels]  # m×2, one-hot factions
     rng = np.random.default_rng(seed)
@@ -190,6 +189,9 @@ def draw_recursion_check(fig: Figure, check: RecursionCheck) -> None:
     title), so one diverging colour bar, symmetric about 0, serves every layer even when
     the gradients shrink from layer to layer.
     """
+    if len(check.e_fd) != len(check.e):
+        raise ValueError("check: made with finite_differences=False, so there is nothing to draw "
+                         "beside e^t; call recursion_check(..., finite_differences=True)")
     T = len(check.e)
     axes = fig.subplots(2, T, squeeze=False, sharex="col", sharey=True, gridspec_kw=dict(
         left=0.55 / fig.get_figwidth(), right=1 - 1.3 / fig.get_figwidth(),

@@ -36,7 +36,7 @@ def _rows(m: int, mask: Any) -> np.ndarray:
                              f"got {mask.shape}")
         selected = mask
     elif np.issubdtype(mask.dtype, np.integer) and mask.ndim == 1:
-        if mask.size and (mask.min() < -m or mask.max() >= m):
+        if mask.size and (mask.min() < 0 or mask.max() >= m):
             raise ValueError(f"mask: row indices must lie in [0, {m}) for Z with {m} rows, "
                              f"got values from {mask.min()} to {mask.max()}")
         selected = np.zeros(m, dtype=bool)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import losses, recursion
+from .validation import as_adjacency, as_matrix, float_dtype
 
 __all__ = ["glorot_uniform", "dropout_mask", "sparse_dropout", "Adam", "History", "train"]
 
@@ -104,10 +105,13 @@ def sparse_dropout(X: sp.spmatrix, p: float, rng: np.random.Generator) -> sp.csr
         else the entry of ``X`` times ``1/(1-p)``.
     """
     _check_p(p)
-    X = sp.csr_matrix(X)
+    X = as_matrix(X, "X", sparse_ok=True)  # float CSR (an integer X would truncate 1/(1-p))
+    if not sp.issparse(X):
+        raise TypeError(f"X: expected a scipy.sparse matrix, got a dense array of shape {X.shape}")
     keep = rng.random(X.nnz) >= p
-    data = X.data * keep / (1.0 - p)
-    return sp.csr_matrix((data.astype(X.dtype, copy=False), X.indices, X.indptr), shape=X.shape)
+    data = (X.data * keep / (1.0 - p)).astype(X.dtype, copy=False)
+    # copies of the index arrays: editing the result in place must never change X
+    return sp.csr_matrix((data, X.indices.copy(), X.indptr.copy()), shape=X.shape)
 
 
 class Adam:
@@ -265,7 +269,7 @@ def train(
         plot the hidden embedding ``trace.H[1]`` over the epochs.
     early_stopping : int, optional
         Kipf & Welling's rule with window w: stop once the validation loss exceeds the mean of
-        the w previous ones (checked from epoch w + 2 on). Needs ``idx_val``. Default None:
+        the w previous ones (checked from epoch w + 1 on, counting from 0). Needs ``idx_val``. Default None:
         train all epochs.
 
     Returns
@@ -280,7 +284,9 @@ def train(
     m = labels.shape[0]
     c = int(labels.max()) + 1
     sizes = [X.shape[1], *widths, c]  # o_1, n_1 = o_2, ..., n_T = c
-    weights = [glorot_uniform((o, n), rng) for o, n in zip(sizes[:-1], sizes[1:])]
+    A_hat, X = as_adjacency(A_hat), as_matrix(X, "X", sparse_ok=True)
+    dtype = float_dtype(A_hat.dtype, X.dtype)  # float32 in, float32 throughout
+    weights = [glorot_uniform((o, n), rng, dtype) for o, n in zip(sizes[:-1], sizes[1:])]
     adam = Adam(weights, lr=lr)
     splits = {
         "train": _node_mask(idx_train, m, "idx_train"),
@@ -290,7 +296,7 @@ def train(
     history = History(weights=weights)
 
     for epoch in range(epochs):
-        H0, masks = _dropout_inputs(X, sizes, m, dropout, rng)
+        H0, masks = _dropout_inputs(X, sizes, m, dropout, rng, dtype)
         trace = recursion.forward(A_hat, H0, weights, sigma, masks=masks)
         loss, e_T = losses.softmax_cross_entropy(trace.Z[-1], labels, splits["train"])
         grads = list(recursion.backward(trace, e_T, wrt=("W",)).W)
@@ -307,15 +313,15 @@ def train(
     return history
 
 
-def _dropout_inputs(X, sizes: list[int], m: int, p: float, rng: np.random.Generator):
+def _dropout_inputs(X, sizes: list[int], m: int, p: float, rng: np.random.Generator, dtype: np.dtype):
     """The dropped-out input ``H^0 = X ⊙ M^1`` and the masks ``[None, M^2, ..., M^T]``."""
     if p == 0:
         return X, None
     if sp.issparse(X):
         H0, first = sparse_dropout(X, p, rng), None
     else:
-        H0, first = X, dropout_mask(X.shape, p, rng)
-    hidden = [dropout_mask((m, o), p, rng) for o in sizes[1:-1]]
+        H0, first = X, dropout_mask(X.shape, p, rng, dtype)
+    hidden = [dropout_mask((m, o), p, rng, dtype) for o in sizes[1:-1]]
     return H0, [first, *hidden]
 
 

@@ -145,9 +145,17 @@ def test_nan_or_infinity_in_any_input(where, bad):
 
 
 def test_huge_but_finite_values_are_accepted():
-    big = np.full((2, 2), 1e308)  # the sum overflows, the entries do not
-    trace = gcnlib.forward(np.eye(2), big, [np.eye(2) * 1e-300], "identity")
+    # 100×100 entries take the path that sums first: the sum overflows, the entries do not
+    big = np.full((100, 100), 1e308)
+    trace = gcnlib.forward(np.eye(100), big, [np.eye(100) * 1e-300], "identity")
     assert np.isfinite(trace.Z[0]).all()
+
+
+def test_one_nan_in_a_large_array_is_found():
+    H0 = np.ones((100, 100))
+    H0[57, 3] = np.nan
+    with raises(ValueError, "H0", "100×100", "NaN or infinity"):
+        gcnlib.forward(np.eye(100), H0, [np.eye(100)])
 
 
 def test_unknown_activation_lists_the_valid_names():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import gcnlib
 from gcnlib import directional_check, numerical_gradient, relative_error
 
 
@@ -81,3 +82,24 @@ def test_relative_error_properties(rng):
     assert relative_error(S, a) == 0.0
     with pytest.raises(ValueError, match="shape"):
         relative_error(np.ones(2), np.ones(3))
+
+
+def test_sparse_arrays_keep_their_own_product():
+    """For a scipy sparse *array*, ``*`` is element-wise; the checker must not turn it into a matrix."""
+    X = sp.csr_array(np.array([[1.0, 0.0], [2.0, 3.0]]))
+    G = gcnlib.numerical_gradient(lambda Y: (Y * Y).sum(), X)
+    np.testing.assert_allclose(G.toarray(), [[2.0, 0.0], [4.0, 6.0]], rtol=1e-8)
+
+
+def test_shapes_must_agree_for_sparse_inputs_too():
+    X = sp.csr_matrix(np.eye(4))
+    with pytest.raises(ValueError, match=r"G has shape \(1, 4\) but X has shape \(4, 4\)"):
+        gcnlib.directional_check(lambda Y: 0.0, X, np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"a has shape \(4, 4\) but b has shape \(1, 4\)"):
+        gcnlib.relative_error(X, np.ones((1, 4)))
+
+
+def test_directional_check_is_reproducible_by_default():
+    X = np.arange(6.0).reshape(2, 3)
+    f = lambda Y: float(np.sum(Y**3))  # noqa: E731
+    assert gcnlib.directional_check(f, X, 3 * X**2) == gcnlib.directional_check(f, X, 3 * X**2)

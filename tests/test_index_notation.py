@@ -116,6 +116,33 @@ def test_backward_index_equals_backward(name, widths):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"e^{t}")
 
 
+def autograd_e(trace, e_T):
+    """e^t = ∂L/∂Z^t for L = e_T : Z^T, by HIPS autograd on a plain re-run of the layers after t."""
+    sigma = {"identity": lambda Z: Z, "sigmoid": lambda Z: 1 / (1 + anp.exp(-Z)), "tanh": anp.tanh,
+             "relu": lambda Z: anp.maximum(Z, 0.0), "leaky_relu": lambda Z: anp.where(Z > 0, Z, 0.01 * Z),
+             "softplus": lambda Z: anp.log(1 + anp.exp(Z))}[trace.activation.name]
+    A, weights = trace.A, trace.weights
+
+    def loss_from_layer(i):
+        def loss(Z):
+            for W in weights[i + 1:]:
+                Z = anp.dot(anp.dot(A, sigma(Z)), W)
+            return anp.sum(e_T * Z)
+        return loss
+
+    return [autograd.grad(loss_from_layer(i))(Z) for i, Z in enumerate(trace.Z)]
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_backward_index_matches_autograd(name):
+    rng = np.random.default_rng(40 + len(name))
+    A, H0, weights = small_network(rng, m=6, widths=(3, 4, 3, 2))
+    trace = forward(A, H0, weights, sigma=name)
+    e_T = rng.standard_normal(trace.Z[-1].shape)
+    for t, (a, b) in enumerate(zip(backward_index(trace, e_T), autograd_e(trace, e_T)), start=1):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13, err_msg=f"e^{t}")
+
+
 def test_backward_index_weight_gradients_by_the_index_route():
     rng = np.random.default_rng(6)
     A, H0, weights = small_network(rng, m=5, widths=(3, 4, 2))

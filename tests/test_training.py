@@ -209,7 +209,7 @@ def test_bad_node_indices(club):
 
 def test_early_stopping_rule():
     """Stop once the last validation loss exceeds the mean of the window before it."""
-    assert not _should_stop([3.0, 2.0, 2.5], window=2)  # too few epochs yet (as in Kipf & Welling's code)
+    assert not _should_stop([3.0, 2.0, 2.6], window=2)  # 2.6 > 2.5, but too few epochs yet (as in their code)
     assert not _should_stop([3.0, 2.0, 1.0, 0.5], window=2)
     assert _should_stop([3.0, 2.0, 1.0, 1.6], window=2)  # 1.6 > mean(2, 1) = 1.5
 
@@ -231,3 +231,22 @@ def test_short_cora_run_is_clearly_better_than_chance():
                            cora.idx_test, epochs=50, seed=0)  # fmt: skip
     assert history.test_accuracy[-1] > 0.70  # chance is about 0.3 (the largest class)
     assert history.loss[-1] < 0.8 * history.loss[0]
+
+
+def test_train_keeps_float32():
+    k = gcnlib.karate_club()
+    A_hat = gcnlib.normalize_adjacency(k.A.astype(np.float32))
+    history = gcnlib.train(A_hat, np.eye(34, dtype=np.float32), k.labels, [0, 33], epochs=3)
+    assert all(W.dtype == np.float32 for W in history.weights)
+
+
+def test_sparse_dropout_scales_integer_input_and_leaves_its_input_alone():
+    X = sp.csr_matrix(np.array([[1, 0, 2], [0, 3, 0]]))  # integers
+    before = X.toarray().copy()
+    D = gcnlib.sparse_dropout(X, 0.6, np.random.default_rng(1))
+    kept = D.data != 0
+    np.testing.assert_allclose(D.data[kept], X.data[kept] / 0.4)  # not truncated to integers
+    D.data[:] = 0
+    D.eliminate_zeros()  # editing the result in place ...
+    np.testing.assert_array_equal(X.toarray(), before)  # ... leaves X as it was
+    assert X.nnz == 3

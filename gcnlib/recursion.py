@@ -317,6 +317,7 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
                 dW[i] = X.T @ P
             if propagate:
                 G = P @ W.T
+            del P  # free it before the next layer allocates its own: a big graph reuses the pages
         if G is None:
             break
         M = trace.masks[i] if trace.masks else None

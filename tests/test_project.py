@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import nbformat
 import yaml
 
 import gcnlib
@@ -73,6 +74,10 @@ def test_one_repository_url_everywhere() -> None:
     assert pyproject["project"]["urls"]["Homepage"] == url
     assert f"git+{url}" in (ROOT / "README.md").read_text()
     assert url in (ROOT / "CITATION.cff").read_text()
+    for chapter in sorted((ROOT / "chapters").glob("*.ipynb")):  # the install cell for Colab
+        source = "\n".join(cell["source"] for cell in nbformat.read(chapter, 4).cells)
+        for found in re.findall(r"git\+(https://[^\s\"']+)", source):
+            assert found == url, f"{chapter.name} installs from {found}"
     assert config["html"]["use_repository_button"] and config["html"]["use_issues_button"]
     launch = config["launch_buttons"]
     assert launch["binderhub_url"] and launch["colab_url"] and launch["thebe"]

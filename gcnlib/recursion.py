@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .activations import Activation, get_activation
-from .validation import as_adjacency, as_matrix, float_dtype
+from .validation import _shape, as_adjacency, as_matrix, float_dtype
 
 __all__ = ["Trace", "Gradients", "forward", "backward"]
 
@@ -114,10 +114,6 @@ class Gradients:
 
 
 # --- checking the input ------------------------------------------------------------
-
-
-def _shape(X: Any) -> str:
-    return "×".join(map(str, X.shape))
 
 
 def _check_weights(weights: Any) -> list:

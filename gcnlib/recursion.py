@@ -326,23 +326,29 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
     return Gradients(e=e, W=dW, A=dA, H0=dH0)
 
 
-def _apply_in_place(f, Z: Array, out: Array, block: int = 1 << 13) -> Array:
-    """``out = f(Z)``, a block of rows at a time, into an existing array of Z's shape.
+def _apply_in_place(f, Z: Array, out: Array, block: int = 1 << 18) -> Array:
+    """``out = f(Z)`` into an existing array of Z's shape.
 
     On a big graph this spares allocating (and first touching) one more m×n array per
-    layer, which costs more than the arithmetic of f.
+    layer, which costs more than the arithmetic of f. A NumPy ufunc such as ``np.tanh``
+    writes into ``out`` directly; any other f runs on blocks of about ``block`` numbers,
+    so that its temporaries stay small.
     """
+    if isinstance(f, np.ufunc):
+        return f(Z, out=out)
     step = max(1, block // max(1, Z.shape[1]))
     for s in range(0, Z.shape[0], step):
         out[s : s + step] = f(Z[s : s + step])
     return out
 
 
-def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block: int = 1 << 13) -> Array:
+def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block: int = 1 << 18) -> Array:
     """``G ⊙ M ⊙ df(Z, H)`` written into G, a block of rows at a time.
 
-    Working on blocks of about ``block`` numbers keeps the temporaries of ``df`` small
-    (allocating large arrays is slow) and in cache; ``M`` and ``df`` may be None.
+    Working on blocks of about ``block`` numbers (2 MB in float64) keeps the temporaries
+    of ``df`` small enough for the allocator to reuse them (a fresh large array is slow
+    to touch) while keeping the number of Python-level calls low; ``M`` and ``df`` may
+    be None.
     """
     step = max(1, block // max(1, G.shape[1]))
     for s in range(0, G.shape[0], step):

@@ -5,11 +5,13 @@ Run by hand (not a test)::
     .venv/bin/python benchmarks/bench_gcn.py            # every case
     .venv/bin/python benchmarks/bench_gcn.py --cases dense64 tiny --reps 9
 
-For each case the script times, interleaved in one run, with medians after a warm-up:
+For each case the script times, interleaved in one run, with medians after a warm-up
+(each sample preceded by one untimed call of the same pass, see ``timer``):
 
 * ``gcnlib``: ``gcnlib.forward`` + ``gcnlib.backward`` (validation included);
 * ``products``: only the matrix products that pass is made of, in the same order, on
-  ready-made operands (no activation, no Hadamard products, no checks): the lower bound;
+  ready-made operands (no activation, no Hadamard products, no checks), keeping alive
+  the results a pass returns (Z^t, e^t) and dropping its temporaries: the lower bound;
 * ``torch``: the same model under ``torch.autograd`` (same dtype, same thread count), if
   PyTorch is importable, with a pause between libraries so one library's spinning threads
   do not slow the other down.

@@ -38,12 +38,19 @@ def _checked(name: str, X: Any) -> Any:
     return X
 
 
-def _same_shape(op: str, A: Any, B: Any) -> None:
+def _entrywise(op: str, A: Any, B: Any) -> Any:
+    """The checked entry-by-entry product of A and B, sparse if either operand is sparse."""
+    A, B = _checked(f"{op}: A", A), _checked(f"{op}: B", B)
     if A.shape != B.shape:
         raise ValueError(
             f"{op}: A and B must have the same shape, got A {A.shape} and B {B.shape} "
             f"(nothing is broadcast)"
         )
+    if sp.issparse(A):
+        return A.multiply(B)
+    if sp.issparse(B):
+        return B.multiply(A)
+    return A * B
 
 
 def frobenius(A: Any, B: Any) -> float:
@@ -70,13 +77,7 @@ def frobenius(A: Any, B: Any) -> float:
     >>> frobenius([[1, 2], [3, 4]], [[1, 0], [0, 1]])   # = tr(A), since B = I
     5.0
     """
-    A, B = _checked("frobenius: A", A), _checked("frobenius: B", B)
-    _same_shape("frobenius", A, B)
-    if sp.issparse(A):
-        return float(A.multiply(B).sum())
-    if sp.issparse(B):
-        return float(B.multiply(A).sum())
-    return float(np.sum(A * B))
+    return float(_entrywise("frobenius", A, B).sum())
 
 
 def hadamard(A: Any, B: Any) -> Any:
@@ -105,10 +106,5 @@ def hadamard(A: Any, B: Any) -> Any:
     array([[10,  0],
            [ 0, 40]])
     """
-    A, B = _checked("hadamard: A", A), _checked("hadamard: B", B)
-    _same_shape("hadamard", A, B)
-    if sp.issparse(A):
-        return A.multiply(B).tocsr()
-    if sp.issparse(B):
-        return B.multiply(A).tocsr()
-    return A * B
+    product = _entrywise("hadamard", A, B)
+    return product.tocsr() if sp.issparse(product) else product

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from scipy.special import erf
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "LEAKY_RELU_SLOPE", "ELU_ALPHA"]
 
 Array = np.ndarray
 
@@ -52,6 +53,12 @@ class Activation:
 # Stable forms: sigmoid(z) = (1 + tanh(z/2)) / 2 never overflows, and
 # softplus(z) = log(1 + e^z) = logaddexp(0, z) never overflows either.
 
+LEAKY_RELU_SLOPE = 0.01
+"""The slope of ``leaky_relu`` for negative arguments: ``z`` if ``z > 0``, else ``0.01 z``."""
+
+ELU_ALPHA = 1.0
+"""The ``α`` of ``elu`` (Clevert et al., 2016): ``z`` if ``z > 0``, else ``α (exp(z) − 1)``."""
+
 
 def _sigmoid(Z: Array) -> Array:
     H = np.multiply(Z, 0.5)
@@ -72,11 +79,36 @@ def _relu_step(Z: Array, H: Array) -> Array:
 
 
 def _leaky_relu(Z: Array) -> Array:
-    return np.where(Z > 0, Z, 0.01 * Z)
+    return np.where(Z > 0, Z, LEAKY_RELU_SLOPE * Z)
 
 
 def _leaky_step(Z: Array, H: Array) -> Array:
-    return np.where(Z > 0, 1.0, 0.01).astype(Z.dtype)
+    return np.where(Z > 0, 1.0, LEAKY_RELU_SLOPE).astype(Z.dtype)
+
+
+def _elu(Z: Array) -> Array:
+    # expm1 of min(Z, 0): exact near 0, and never overflows for large positive Z
+    return np.where(Z > 0, Z, ELU_ALPHA * np.expm1(np.minimum(Z, 0)))
+
+
+def _elu_step(Z: Array, H: Array) -> Array:
+    # for z ≤ 0, d/dz α(exp(z) − 1) = α exp(z) = H + α
+    return np.where(Z > 0, 1.0, H + ELU_ALPHA).astype(Z.dtype)
+
+
+def _gaussian_cdf(Z: Array) -> Array:
+    return (0.5 * (1 + erf(Z / np.sqrt(2)))).astype(Z.dtype, copy=False)
+
+
+def _gelu(Z: Array) -> Array:
+    # exact GELU (Hendrycks & Gimpel, 2016): z Φ(z), Φ the standard normal distribution function
+    return Z * _gaussian_cdf(Z)
+
+
+def _gelu_slope(Z: Array, H: Array) -> Array:
+    # d/dz z Φ(z) = Φ(z) + z φ(z), φ(z) = exp(−z²/2) / sqrt(2π) the standard normal density
+    density = np.exp(-0.5 * np.square(Z)) / np.sqrt(2 * np.pi)
+    return (_gaussian_cdf(Z) + Z * density).astype(Z.dtype, copy=False)
 
 
 # --- the table: each function beside its derivative --------------------------------
@@ -91,6 +123,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("relu",       lambda Z: np.maximum(Z, 0),      _relu_step),
         Activation("leaky_relu", _leaky_relu,                     _leaky_step),
         Activation("softplus",   lambda Z: np.logaddexp(0, Z),    lambda Z, H: _sigmoid(Z)),
+        Activation("elu",        _elu,                            _elu_step),
+        Activation("gelu",       _gelu,                           _gelu_slope),
     ]
 }  # fmt: skip
 

@@ -10,7 +10,7 @@ import pytest
 import gcnlib
 from gcnlib import ACTIVATIONS, Activation, get_activation
 
-NAMES = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"]
+NAMES = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu"]
 
 
 def test_the_table_holds_the_promised_activations():
@@ -38,13 +38,16 @@ def test_derivative_matches_central_differences(name):
         ("relu", [-1.0, 2.0], [0.0, 2.0]),
         ("leaky_relu", [-1.0, 2.0], [-0.01, 2.0]),
         ("softplus", [0.0, np.log(3.0)], [np.log(2.0), np.log(4.0)]),
+        ("elu", [-np.log(2.0), 0.0, 3.0], [-0.5, 0.0, 3.0]),
+        # Φ(0) = 1/2, and Φ(1.959963984540054) = 0.975 (the two-sided 95 % point of the normal)
+        ("gelu", [0.0, 1.959963984540054, -1.959963984540054], [0.0, 0.975 * 1.959963984540054, -0.025 * 1.959963984540054]),
     ],
 )
 def test_known_values(name, Z, H):
     np.testing.assert_allclose(ACTIVATIONS[name].f(np.array([Z])), [H], rtol=1e-15, atol=1e-15)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "softplus", "tanh"])
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "tanh", "elu", "gelu"])
 def test_stable_for_huge_arguments(name):
     a = ACTIVATIONS[name]
     Z = np.array([[-1e4, -800.0, 800.0, 1e4]])
@@ -76,8 +79,8 @@ def test_get_activation_by_name_and_by_object():
 
 def test_unknown_name_lists_the_valid_ones():
     with pytest.raises(ValueError) as info:
-        get_activation("gelu")
-    assert "'gelu'" in str(info.value)
+        get_activation("swish")
+    assert "'swish'" in str(info.value)
     for name in NAMES:
         assert name in str(info.value)
 

@@ -315,6 +315,11 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
     _check_unchanged(trace)
     T = len(trace.Z)
     Z_T = trace.Z[-1]
+    if isinstance(e_T, tuple) and len(e_T) == 2 and np.ndim(e_T[0]) == 0:
+        raise TypeError(
+            "e_T: got a pair (L, e_T), as gcnlib's losses return; pass only the gradient: "
+            "L, e_T = gcnlib.softmax_cross_entropy(...), then gcnlib.backward(trace, e_T)"
+        )
     e_T = as_matrix(e_T, "e_T", dtype=Z_T.dtype)
     if e_T.shape != Z_T.shape:
         raise ValueError(

@@ -22,6 +22,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import as_generator
+
 __all__ = ["numerical_gradient", "directional_check", "relative_error"]
 
 Array = np.ndarray
@@ -42,6 +44,19 @@ def _same_shape(a_name: str, a: Any, b_name: str, b: Any) -> None:
         raise ValueError(
             f"{a_name} has shape {np.shape(a)} but {b_name} has shape {np.shape(b)}: they must agree"
         )
+
+
+def _value(f: Callable[[Any], float], X: Any) -> float:
+    """``f(X)`` as a float; anything but a single number is refused with what to do."""
+    L = f(X)
+    if isinstance(L, tuple):
+        raise TypeError(
+            f"f must return the scalar L alone, but it returned a tuple of {len(L)} items; gcnlib's "
+            f"losses return (L, e_T): check a loss with lambda X: loss(X)[0]"
+        )
+    if np.size(L) != 1:
+        raise TypeError(f"f must return a scalar L, but it returned an array of shape {np.shape(L)}")
+    return float(np.asarray(L).reshape(()))  # a 1×1 array (such as xᵀ A x) counts as a scalar
 
 
 def numerical_gradient(f: Callable[[Any], float], X: Any, eps: float = 1e-6):
@@ -68,9 +83,9 @@ def numerical_gradient(f: Callable[[Any], float], X: Any, eps: float = 1e-6):
     for k in range(values.size):
         x = values[k]
         values[k] = x + eps
-        f_plus = float(f(X))
+        f_plus = _value(f, X)
         values[k] = x - eps
-        f_minus = float(f(X))
+        f_minus = _value(f, X)
         values[k] = x
         G[k] = (f_plus - f_minus) / (2 * eps)
     if sp.issparse(X):
@@ -82,7 +97,7 @@ def directional_check(
     f: Callable[[Any], float],
     X: Any,
     G: Any,
-    rng: np.random.Generator | None = None,
+    rng: np.random.Generator | int | None = None,
     eps: float = 1e-6,
 ) -> tuple[float, float]:
     """Compare the change of f along a random direction V with ``G:V``.
@@ -95,9 +110,9 @@ def directional_check(
         The point.
     G : array_like or scipy.sparse matrix, m×n
         The claimed gradient df/dX (for a sparse X: on X's pattern).
-    rng : numpy Generator, optional
-        Source of the standard normal direction V (on X's pattern if X is sparse); by
-        default a generator seeded with 0, so that the check is reproducible.
+    rng : numpy.random.Generator or int, optional
+        Source of the standard normal direction V (on X's pattern if X is sparse), or an
+        integer seed; by default the seed 0, so that the check is reproducible.
     eps : float
         The step ε.
 
@@ -106,7 +121,7 @@ def directional_check(
     (numeric, analytic) : tuple of float
         ``(f(X + εV) − f(X − εV)) / 2ε`` and ``G:V``; they agree to about ε² when G is right.
     """
-    rng = np.random.default_rng(0) if rng is None else rng
+    rng = as_generator(0 if rng is None else rng)
     X = _float64_copy(X)
     _same_shape("G", G, "X", X)
     if sp.issparse(X):
@@ -118,7 +133,7 @@ def directional_check(
         G = np.asarray(G, dtype=np.float64)
         V = rng.standard_normal(X.shape)
         analytic = float(np.sum(G * V))
-    numeric = (float(f(X + eps * V)) - float(f(X - eps * V))) / (2 * eps)
+    numeric = (_value(f, X + eps * V) - _value(f, X - eps * V)) / (2 * eps)
     return numeric, analytic
 
 

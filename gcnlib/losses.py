@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import as_matrix
+from .validation import as_matrix, as_selection
 
 __all__ = ["squared_error", "softmax", "softmax_cross_entropy", "accuracy"]
 
@@ -25,28 +25,15 @@ __all__ = ["squared_error", "softmax", "softmax_cross_entropy", "accuracy"]
 # --- input checks --------------------------------------------------------------------
 
 
-def _rows(m: int, mask: Any) -> np.ndarray:
+def _rows(Z: np.ndarray, mask: Any) -> np.ndarray:
     """The boolean (m,) vector of selected rows: all for None, else a bool mask or row indices."""
+    m = Z.shape[0]
+    if m == 0:
+        raise ValueError(f"Z has shape {Z.shape}, no rows (an empty graph): the result is a mean "
+                         f"over nodes and needs at least one node")
     if mask is None:
         return np.ones(m, dtype=bool)
-    mask = np.asarray(mask)
-    if mask.dtype == bool:
-        if mask.shape != (m,):
-            raise ValueError(f"mask: a boolean mask must have shape ({m},) for Z with {m} rows, "
-                             f"got {mask.shape}")
-        selected = mask
-    elif np.issubdtype(mask.dtype, np.integer) and mask.ndim == 1:
-        if mask.size and (mask.min() < 0 or mask.max() >= m):
-            raise ValueError(f"mask: row indices must lie in [0, {m}) for Z with {m} rows, "
-                             f"got values from {mask.min()} to {mask.max()}")
-        selected = np.zeros(m, dtype=bool)
-        selected[mask] = True
-    else:
-        raise TypeError(f"mask: expected a boolean (m,) mask or a 1-D array of row indices, "
-                        f"got dtype {mask.dtype} and shape {mask.shape}")
-    if not selected.any():
-        raise ValueError(f"mask: selects no row of the {m} rows of Z; the mean would be undefined")
-    return selected
+    return as_selection(mask, m, "mask")
 
 
 def _labels(labels: Any, Z: np.ndarray, selected: np.ndarray) -> np.ndarray:
@@ -169,7 +156,7 @@ def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float,
     (0.693147, array([[ 0.5, -0.5]]))
     """
     Z = as_matrix(Z, "Z")
-    selected = _rows(Z.shape[0], mask)
+    selected = _rows(Z, mask)
     labels = _labels(labels, Z, selected)
     rows = np.flatnonzero(selected)
     log_P = _log_softmax(Z[rows])
@@ -203,6 +190,6 @@ def accuracy(Z: Any, labels: Any, mask: Any = None) -> float:
     0.6666666666666666
     """
     Z = as_matrix(Z, "Z")
-    selected = _rows(Z.shape[0], mask)
+    selected = _rows(Z, mask)
     labels = _labels(labels, Z, selected)
     return float(np.mean(Z[selected].argmax(axis=1) == labels[selected]))

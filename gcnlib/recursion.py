@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .activations import Activation, get_activation
-from .validation import _shape, as_adjacency, as_matrix, float_dtype
+from .validation import _shape, as_adjacency, as_matrix, detached, fingerprint, float_dtype
 
 __all__ = ["Trace", "Gradients", "forward", "backward"]
 
@@ -76,6 +76,7 @@ class Trace:
     _X: list = field(default_factory=list, repr=False)
     _U: list = field(default_factory=list, repr=False)
     _S: list = field(default_factory=list, repr=False)
+    _fingerprints: list = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         widths = "→".join(str(w) for w in [self.weights[0].shape[0]] + [W.shape[1] for W in self.weights])
@@ -128,7 +129,7 @@ def _check_weights(weights: Any) -> list:
         raise TypeError(f"weights: expected a list [W^1, ..., W^T], got {type(weights).__name__}") from None
     if not weights:
         raise ValueError("weights: the list is empty; a network needs at least W^1")
-    return [as_matrix(W, f"W^{t}") for t, W in enumerate(weights, start=1)]
+    return [detached(as_matrix(W, f"W^{t}"), W) for t, W in enumerate(weights, start=1)]
 
 
 def _check_widths(m: int, H0: Any, Ws: list) -> None:
@@ -207,7 +208,11 @@ def forward(
     -------
     Trace
         ``trace.Z = [Z^1..Z^T]``, ``trace.H = [H^0..H^T]``, and what backward needs.
-        float32 if every input is float32, else float64.
+        float32 if every input is float32, else float64. The trace holds copies of the
+        weights, so updating them in place afterwards (as an optimiser does) does not
+        change what :func:`backward` computes from it. ``A``, ``H0`` and the masks are as
+        large as the graph and are not copied: the trace keeps a fingerprint of each, and
+        :func:`backward` raises if one of them was changed in place in the meantime.
 
     Raises
     ------
@@ -217,7 +222,7 @@ def forward(
     activation = get_activation(sigma)
     A = as_adjacency(A)
     H0 = as_matrix(H0, "H0", sparse_ok=True)
-    Ws = _check_weights(weights)
+    Ws = _check_weights(weights)  # private copies: an optimiser may update the caller's in place
     _check_widths(A.shape[0], H0, Ws)
     dtype = float_dtype(A.dtype, H0.dtype, *(W.dtype for W in Ws))
     A, H0 = A.astype(dtype, copy=False), H0.astype(dtype, copy=False)
@@ -246,7 +251,32 @@ def forward(
         trace._X.append(X)
         trace._U.append(None if sparse_A else U)
         trace._S.append(S)
+    trace._fingerprints = [fingerprint(X) for _, X in _large_inputs(trace)]
     return trace
+
+
+def _large_inputs(trace: Trace) -> list:
+    """The inputs the trace shares with the caller and does not copy: A, H^0, the masks.
+
+    They are as large as the graph, so forward only takes their fingerprints and backward
+    checks that they are unchanged (the weights, which are small, forward copies).
+    """
+    inputs = [("A", trace.A), ("H0", trace.H[0])]
+    for t, M in enumerate(trace.masks or [], start=1):
+        if M is not None:
+            inputs.append((f"masks[{t - 1}] (M^{t})", M))
+    return inputs
+
+
+def _check_unchanged(trace: Trace) -> None:
+    """Raise if A, H^0 or a mask changed in place since the forward pass that made the trace."""
+    for (name, X), before in zip(_large_inputs(trace), trace._fingerprints, strict=True):
+        if fingerprint(X) != before:
+            raise ValueError(
+                f"{name} ({_shape(X)}) was changed in place after gcnlib.forward made this trace, "
+                f"so the trace no longer matches it: run gcnlib.forward again after changing {name}, "
+                f"or give forward a copy ({name.split(' ')[0]}.copy()) if you change the array later"
+            )
 
 
 # --- the backward pass -------------------------------------------------------------
@@ -276,13 +306,20 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
     ------
     TypeError, ValueError
         If ``trace`` is not a Trace, ``e_T`` is malformed or not of the shape of Z^T, or
-        ``wrt`` names an unknown gradient.
+        ``wrt`` names an unknown gradient; a ValueError also if ``A``, ``H0`` or a mask
+        was changed in place after :func:`forward` made the trace (run forward again).
     """
     if not isinstance(trace, Trace):
         raise TypeError(f"trace: expected the Trace returned by gcnlib.forward, got {type(trace).__name__}")
     wanted = _check_wrt(wrt)
+    _check_unchanged(trace)
     T = len(trace.Z)
     Z_T = trace.Z[-1]
+    if isinstance(e_T, tuple) and len(e_T) == 2 and np.ndim(e_T[0]) == 0:
+        raise TypeError(
+            "e_T: got a pair (L, e_T), as gcnlib's losses return; pass only the gradient: "
+            "L, e_T = gcnlib.softmax_cross_entropy(...), then gcnlib.backward(trace, e_T)"
+        )
     e_T = as_matrix(e_T, "e_T", dtype=Z_T.dtype)
     if e_T.shape != Z_T.shape:
         raise ValueError(

@@ -19,18 +19,18 @@ Every gradient comes from ``gcnlib.backward(trace, e_T, wrt=("W",))``: no autodi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import losses, recursion
-from .validation import as_adjacency, as_matrix, float_dtype
+from .validation import as_adjacency, as_generator, as_matrix, as_selection, float_dtype
 
 __all__ = ["glorot_uniform", "dropout_mask", "sparse_dropout", "Adam", "History", "train"]
 
 
-def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype=np.float64) -> np.ndarray:
     """Weights drawn uniformly from ``[-r, r]`` with ``r = sqrt(6 / (o + n))`` (Glorot & Bengio, 2010).
 
     The bound keeps the variance of the signal roughly the same from layer to layer.
@@ -39,8 +39,8 @@ def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype=np.fl
     ----------
     shape : tuple of int
         ``(o, n)``: a weight matrix ``W^t`` is o_t×n_t.
-    rng : numpy.random.Generator
-        Source of randomness, e.g. ``np.random.default_rng(0)``.
+    rng : numpy.random.Generator or int
+        Source of randomness, e.g. ``np.random.default_rng(0)``, or an integer seed.
     dtype : numpy dtype, optional
         float64 (default) or float32.
 
@@ -51,10 +51,10 @@ def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator, dtype=np.fl
     """
     o, n = _check_shape(shape, "shape")
     r = np.sqrt(6.0 / (o + n))
-    return rng.uniform(-r, r, size=(o, n)).astype(dtype, copy=False)
+    return as_generator(rng).uniform(-r, r, size=(o, n)).astype(dtype, copy=False)
 
 
-def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | int, dtype=np.float64) -> np.ndarray:
     """A dropout mask ``M``: each entry is 0 with probability ``p``, else ``1/(1-p)``.
 
     Multiplying ``H ⊙ M`` drops a fraction ``p`` of the entries of ``H`` and scales the rest so
@@ -66,8 +66,8 @@ def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator, dty
         ``(m, o)``, the shape of the layer input ``H^{t-1}`` it multiplies.
     p : float
         Drop probability, ``0 <= p < 1``; ``p = 0`` gives a mask of ones.
-    rng : numpy.random.Generator
-        Source of randomness.
+    rng : numpy.random.Generator or int
+        Source of randomness, or an integer seed.
     dtype : numpy dtype, optional
         float64 (default) or float32.
 
@@ -78,12 +78,12 @@ def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator, dty
     """
     m, o = _check_shape(shape, "shape")
     _check_p(p)
-    M = (rng.random((m, o)) >= p).astype(dtype)
+    M = (as_generator(rng).random((m, o)) >= p).astype(dtype)
     M *= 1.0 / (1.0 - p)  # in place: the dtype stays
     return M
 
 
-def sparse_dropout(X: sp.spmatrix, p: float, rng: np.random.Generator) -> sp.csr_matrix:
+def sparse_dropout(X: Any, p: float, rng: np.random.Generator | int) -> Any:
     """Dropout on the stored entries of a sparse matrix: ``X ⊙ M`` without forming ``M``.
 
     Only the non-zeros of ``X`` can change, so the mask is drawn for them alone; this is
@@ -91,27 +91,32 @@ def sparse_dropout(X: sp.spmatrix, p: float, rng: np.random.Generator) -> sp.csr
 
     Parameters
     ----------
-    X : scipy.sparse matrix
+    X : scipy.sparse matrix or array
         m×F.
     p : float
         Drop probability, ``0 <= p < 1``.
-    rng : numpy.random.Generator
-        Source of randomness.
+    rng : numpy.random.Generator or int
+        Source of randomness, or an integer seed.
 
     Returns
     -------
-    scipy.sparse.csr_matrix
-        m×F, same sparsity pattern as ``X``; each stored entry is 0 with probability ``p``,
+    scipy.sparse matrix or array, CSR
+        m×F, same sparsity pattern as ``X`` and the same kind: a sparse *array* (whose ``*``
+        multiplies entry by entry) for a sparse array, a sparse *matrix* (whose ``*`` is the
+        matrix product) for a sparse matrix. Each stored entry is 0 with probability ``p``,
         else the entry of ``X`` times ``1/(1-p)``.
     """
     _check_p(p)
-    X = as_matrix(X, "X", sparse_ok=True)  # float CSR (an integer X would truncate 1/(1-p))
     if not sp.issparse(X):
-        raise TypeError(f"X: expected a scipy.sparse matrix, got a dense array of shape {X.shape}")
-    keep = rng.random(X.nnz) >= p
+        raise TypeError(
+            f"X: expected a scipy.sparse matrix, got {type(X).__name__} of shape {np.shape(X)}; "
+            f"for a dense X use X * gcnlib.dropout_mask(X.shape, p, rng)"
+        )
+    X = as_matrix(X, "X", sparse_ok=True)  # float CSR of X's kind (an integer X would truncate 1/(1-p))
+    keep = as_generator(rng).random(X.nnz) >= p
     data = (X.data * keep / (1.0 - p)).astype(X.dtype, copy=False)
     # copies of the index arrays: editing the result in place must never change X
-    return sp.csr_matrix((data, X.indices.copy(), X.indptr.copy()), shape=X.shape)
+    return type(X)((data, X.indices.copy(), X.indptr.copy()), shape=X.shape)
 
 
 class Adam:
@@ -167,6 +172,17 @@ class Adam:
         grads : list of numpy.ndarray
             One gradient per parameter, each of its parameter's shape.
         """
+        if grads is None:
+            raise TypeError(
+                "grads is None: gcnlib.backward returns None for a gradient not named in wrt; "
+                "ask for it, e.g. gcnlib.backward(trace, e_T, wrt=(\"W\",)).W"
+            )
+        missing = [i for i, G in enumerate(grads) if G is None]
+        if missing:
+            raise TypeError(
+                f"grads[{missing[0]}] is None: gcnlib.backward returns None for a gradient not named "
+                f"in wrt; add it to wrt, or leave its parameter out of Adam's params"
+            )
         if len(grads) != len(self.params):
             raise ValueError(
                 f"grads has {len(grads)} arrays, expected one per parameter ({len(self.params)})"
@@ -277,14 +293,16 @@ def train(
     History
         Loss and accuracies per epoch, and the final weights.
     """
+    A_hat, X = as_adjacency(A_hat), as_matrix(X, "X", sparse_ok=True)
+    m = A_hat.shape[0]
+    widths = _check_hidden_widths(widths)
+    early_stopping = _check_window(early_stopping)
     if early_stopping and idx_val is None:
         raise ValueError("early_stopping watches the validation loss: give idx_val")
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(labels)
-    m = labels.shape[0]
+    labels = _check_labels(labels, m)
+    rng = as_generator(seed, "seed")
     c = int(labels.max()) + 1
     sizes = [X.shape[1], *widths, c]  # o_1, n_1 = o_2, ..., n_T = c
-    A_hat, X = as_adjacency(A_hat), as_matrix(X, "X", sparse_ok=True)
     dtype = float_dtype(A_hat.dtype, X.dtype)  # float32 in, float32 throughout
     weights = [glorot_uniform((o, n), rng, dtype) for o, n in zip(sizes[:-1], sizes[1:])]
     adam = Adam(weights, lr=lr)
@@ -352,19 +370,55 @@ def _decay(weights: list[np.ndarray], weight_decay: float) -> float:
 
 
 def _node_mask(idx, m: int, name: str) -> np.ndarray | None:
-    """Boolean mask of length m that is True on the nodes ``idx`` (None stays None)."""
-    if idx is None:
-        return None
-    idx = np.asarray(idx)
-    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+    """Boolean mask of length m that is True on the nodes ``idx`` (None stays None).
+
+    ``idx`` may be node indices or a boolean mask, as the losses accept.
+    """
+    return None if idx is None else as_selection(idx, m, name, unit="node", of="the graph")
+
+
+def _check_labels(labels, m: int) -> np.ndarray:
+    """Integer labels, one per node, with at least one class."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"labels: expected integer classes 0..c-1 (−1 for unlabelled), got dtype {labels.dtype}")
+    if labels.shape != (m,):
+        raise ValueError(f"labels: expected shape ({m},), one label per node of A_hat ({m}×{m}), got {labels.shape}")
+    if m == 0 or labels.max() < 0:
+        raise ValueError("labels: no node has a class (all labels are negative or the graph is empty)")
+    return labels
+
+
+def _check_hidden_widths(widths) -> tuple[int, ...]:
+    """The hidden widths n_1, ..., n_{T-1}: a sequence of positive integers (possibly empty)."""
+    if isinstance(widths, (int, np.integer)):
         raise TypeError(
-            f"{name}: node indices must be a 1-D integer array, got dtype {idx.dtype} and shape {idx.shape}"
+            f"widths: expected a sequence of hidden widths, got the int {widths}; "
+            f"write widths=({widths},) for one hidden layer of {widths} units (or widths=() for none)"
         )
-    if idx.size and (idx.min() < 0 or idx.max() >= m):
-        raise ValueError(f"{name}: node indices must lie in 0..{m - 1} (m = {m} nodes), got {idx.min()}..{idx.max()}")
-    mask = np.zeros(m, dtype=bool)
-    mask[idx] = True
-    return mask
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise TypeError(f"widths: expected a sequence of hidden widths such as (16,), got {type(widths).__name__}") from None
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in widths):
+        raise ValueError(f"widths: every hidden width must be a positive integer, got {widths}")
+    return tuple(int(n) for n in widths)
+
+
+def _check_window(early_stopping) -> int | None:
+    """The early-stopping window: None (or 0) for none, else a positive number of epochs."""
+    if early_stopping is None:
+        return None
+    if not isinstance(early_stopping, (int, np.integer)) or isinstance(early_stopping, bool):
+        raise TypeError(
+            f"early_stopping: expected a number of epochs (int) or None, got {type(early_stopping).__name__}"
+        )
+    if early_stopping < 0:
+        raise ValueError(
+            f"early_stopping: the window must be a positive number of epochs, or None to train all "
+            f"epochs; got {early_stopping}"
+        )
+    return int(early_stopping) or None
 
 
 def _check_shape(shape, name: str) -> tuple[int, int]:

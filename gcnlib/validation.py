@@ -10,12 +10,22 @@ The checks are cheap: a float64/float32 NumPy array that is already 2-D costs on
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["as_matrix", "as_adjacency", "float_dtype", "is_sparse"]
+__all__ = [
+    "as_matrix",
+    "as_adjacency",
+    "as_generator",
+    "as_selection",
+    "float_dtype",
+    "is_sparse",
+    "detached",
+    "fingerprint",
+]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -141,3 +151,139 @@ def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"A: the adjacency must be square (m×m), got shape {_shape(A)}")
     return A
+
+
+
+def _buffers(X: Any) -> list:
+    """The NumPy arrays behind X: itself, or a sparse matrix's values and index arrays."""
+    if sp.issparse(X):
+        names = ("data", "indices", "indptr", "row", "col", "offsets")
+        return [a for a in (getattr(X, n, None) for n in names) if isinstance(a, np.ndarray)]
+    if isinstance(X, np.ndarray):
+        return [X]
+    if hasattr(X, "__array__") or hasattr(X, "__array_interface__"):  # e.g. a pandas DataFrame
+        return [np.asarray(X)]
+    return []  # nested lists: whatever was made of them is new
+
+
+def detached(X: Any, original: Any):
+    """``X`` itself if it shares no memory with ``original``, else a copy of ``X``.
+
+    ``X`` is what a check made of the caller's argument ``original`` (often ``original``
+    itself). gcnlib keeps such matrices for later (the :class:`~gcnlib.recursion.Trace` of
+    the forward pass keeps ``A``, ``H^0`` and the weights for the backward pass); a private
+    copy means that changing the caller's array in place afterwards, as an optimiser does
+    with the weights, cannot change a result computed later. The copy is made only when
+    the check did not already make one.
+    """
+    if X is original:
+        return X.copy()
+    theirs = _buffers(original)
+    if any(np.may_share_memory(a, b) for a in _buffers(X) for b in theirs):
+        return X.copy()
+    return X
+
+
+@lru_cache(maxsize=64)
+def _fingerprint_weights(n: int, dtype: np.dtype) -> np.ndarray:
+    """n fixed weights in [1, 2), all distinct: 1 + frac(j φ) for j = 0..n-1, φ the golden ratio."""
+    v = 1 + (np.arange(n) * 0.6180339887498949) % 1
+    v = v.astype(dtype)
+    v.flags.writeable = False
+    return v
+
+
+def fingerprint(X: Any) -> tuple:
+    """A checksum of the matrix ``X`` (m×n): its row sums weighted by fixed distinct weights.
+
+    Computing it again gives an equal result if and only if (up to round-off in a row's
+    weighted sum) no number of ``X`` changed, moved within its row or changed rows. It
+    costs one pass over the stored numbers of ``X`` and no BLAS call (BLAS may round
+    differently with another number of threads), so the same matrix always gives the same
+    bytes. The shape and, for a sparse ``X``, the number of stored entries are part of it.
+    """
+    if sp.issparse(X):
+        v = _fingerprint_weights(X.shape[1], np.dtype(np.float64))
+        return X.shape, X.nnz, np.asarray(X @ v).tobytes()  # scipy: one sequential pass
+    v = _fingerprint_weights(X.shape[1], X.dtype)
+    return X.shape, np.einsum("ij,j->i", X, v).tobytes()  # NumPy's own loop, not BLAS
+
+
+def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
+    """A NumPy random generator from a generator or an integer seed.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator, int or None
+        A generator is returned as it is (drawing from it advances its state); an integer
+        ``s ≥ 0`` gives ``np.random.default_rng(s)``, the same numbers on every run; None
+        gives a generator seeded from the operating system, different on every run.
+    name : str
+        The argument's name, for error messages.
+
+    Raises
+    ------
+    TypeError
+        For anything else (a float, a string, the legacy ``np.random.RandomState``).
+    ValueError
+        For a negative seed.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"{name}: a seed must be an integer ≥ 0, got {rng}")
+        return np.random.default_rng(rng)
+    raise TypeError(
+        f"{name}: expected a numpy.random.Generator (e.g. np.random.default_rng(0)) or an integer "
+        f"seed, got {type(rng).__name__}"
+    )
+
+
+def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: str = "Z") -> np.ndarray:
+    """The boolean vector (length m) of the rows a selection picks.
+
+    Parameters
+    ----------
+    selection : array_like
+        Either a boolean mask of shape ``(m,)`` (True for a selected row) or a 1-D
+        sequence of integer row indices in ``[0, m)``; the two are interchangeable.
+    m : int
+        The number of rows to choose from.
+    name : str
+        The argument's name, for error messages (e.g. ``"mask"`` or ``"idx_train"``).
+    unit, of : str
+        What a row is and whose rows they are, for messages (``"node"``, ``"the graph"``).
+
+    Raises
+    ------
+    ValueError
+        A boolean mask of another length, an index out of range, or a selection of no row
+        (a mean over it would be undefined).
+    TypeError
+        Neither booleans nor integers (e.g. float indices).
+    """
+    selection = np.asarray(selection)
+    if selection.size == 0 or (selection.dtype == bool and selection.shape == (m,) and not selection.any()):
+        count = f"the {m} {unit}s of {of}" if m else f"{of}, which has no {unit}s (an empty graph)"
+        raise ValueError(f"{name}: selects no {unit} of {count}; at least one {unit} is needed")
+    if selection.dtype == bool:
+        if selection.shape != (m,):
+            raise ValueError(
+                f"{name}: a boolean mask must have shape ({m},), one entry per {unit} of {of}, "
+                f"got shape {selection.shape}"
+            )
+        return selection
+    if np.issubdtype(selection.dtype, np.integer) and selection.ndim == 1:
+        if selection.min() < 0 or selection.max() >= m:
+            raise ValueError(
+                f"{name}: {unit} indices must lie in [0, {m}) for {of} with {m} {unit}s, "
+                f"got values from {selection.min()} to {selection.max()}"
+            )
+        selected = np.zeros(m, dtype=bool)
+        selected[selection] = True
+        return selected
+    raise TypeError(
+        f"{name}: expected a boolean mask of shape ({m},) or a 1-D array of integer {unit} indices, "
+        f"got dtype {selection.dtype} and shape {selection.shape}"
+    )

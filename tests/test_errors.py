@@ -224,3 +224,123 @@ def test_backward_needs_a_trace():
 def test_unknown_gradient_in_wrt():
     with raises(ValueError, "wrt", "'B'", "'W'", "'A'", "'H0'"):
         gcnlib.backward(trace, np.ones((5, 2)), wrt=("W", "B"))
+
+
+# --- mistakes whose message names the fix ---------------------------------------------
+
+
+def test_backward_given_the_whole_loss_pair():
+    labels = np.array([0, 1, 0, 1, 1])
+    with raises(TypeError, "e_T", "pair (L, e_T)", "pass only the gradient", "L, e_T = "):
+        gcnlib.backward(trace, gcnlib.softmax_cross_entropy(trace.Z[-1], labels))
+
+
+@pytest.mark.parametrize("check", ["numerical_gradient", "directional_check"])
+def test_gradient_checks_given_a_function_that_returns_the_loss_pair(check):
+    Y = np.ones((5, 2))
+    f = lambda Z: gcnlib.squared_error(Z, Y)  # noqa: E731  returns (L, e_T)
+    args = (f, np.zeros((5, 2))) if check == "numerical_gradient" else (f, np.zeros((5, 2)), np.zeros((5, 2)))
+    with raises(TypeError, "f must return the scalar L alone", "tuple of 2 items", "lambda X: loss(X)[0]"):
+        getattr(gcnlib, check)(*args)
+    with raises(TypeError, "f must return a scalar L", "shape (5, 2)"):
+        gcnlib.numerical_gradient(lambda Z: Z * 2, np.zeros((5, 2)))
+
+
+def test_a_one_by_one_array_counts_as_a_scalar():
+    x = np.array([[1.0], [2.0]])
+    G = gcnlib.numerical_gradient(lambda A_: x.T @ A_ @ x, np.eye(2))  # xᵀ A x is 1×1
+    np.testing.assert_allclose(G, x @ x.T, rtol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def club():
+    k = gcnlib.karate_club()
+    return k.labels, gcnlib.normalize_adjacency(k.A), np.eye(34)
+
+
+def test_train_with_an_int_for_widths(club):
+    labels, A_hat, X = club
+    with raises(TypeError, "widths", "the int 16", "widths=(16,)"):
+        gcnlib.train(A_hat, X, labels, [0, 33], widths=16)
+
+
+@pytest.mark.parametrize("widths", [(0,), (16, -2), (2.5,)])
+def test_train_with_a_width_that_is_not_a_positive_integer(club, widths):
+    labels, A_hat, X = club
+    with raises(ValueError, "widths", "positive integer", str(widths)):
+        gcnlib.train(A_hat, X, labels, [0, 33], widths=widths)
+
+
+def test_train_with_a_negative_early_stopping_window(club):
+    labels, A_hat, X = club
+    with raises(ValueError, "early_stopping", "positive number of epochs", "None", "-5"):
+        gcnlib.train(A_hat, X, labels, [0, 33], np.arange(2, 30), early_stopping=-5)
+
+
+@pytest.mark.parametrize("empty", [[], np.array([], dtype=int), np.zeros(34, dtype=bool)])
+def test_train_with_no_training_node(club, empty):
+    labels, A_hat, X = club
+    with raises(ValueError, "idx_train", "selects no node", "34 nodes"):
+        gcnlib.train(A_hat, X, labels, empty, epochs=1)
+
+
+def test_train_accepts_boolean_masks_as_the_losses_do(club):
+    labels, A_hat, X = club
+    as_mask = lambda idx: np.isin(np.arange(34), idx)  # noqa: E731
+    runs = [gcnlib.train(A_hat, X, labels, split([0, 33]), split(np.arange(2, 20)), split(np.arange(20, 30)),
+                         epochs=3, seed=1) for split in (np.asarray, as_mask)]
+    np.testing.assert_array_equal(runs[0].loss, runs[1].loss)
+    np.testing.assert_array_equal(runs[0].test_accuracy, runs[1].test_accuracy)
+    with raises(ValueError, "idx_val", "boolean mask", "(34,)", "(33,)"):
+        gcnlib.train(A_hat, X, labels, [0, 33], np.ones(33, dtype=bool), epochs=1)
+
+
+def test_integer_seeds_wherever_a_generator_is_taken():
+    same = lambda a, b: np.testing.assert_array_equal(a, b)  # noqa: E731
+    gen = np.random.default_rng
+    same(gcnlib.glorot_uniform((3, 3), 0), gcnlib.glorot_uniform((3, 3), gen(0)))
+    same(gcnlib.dropout_mask((3, 4), 0.5, 7), gcnlib.dropout_mask((3, 4), 0.5, gen(7)))
+    X = sp.csr_matrix(np.arange(12.0).reshape(3, 4))
+    same(gcnlib.sparse_dropout(X, 0.5, 3).toarray(), gcnlib.sparse_dropout(X, 0.5, gen(3)).toarray())
+    f = lambda Y: float(np.sum(Y**2))  # noqa: E731
+    assert gcnlib.directional_check(f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=5) == \
+        gcnlib.directional_check(f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=gen(5))
+    assert (gcnlib.random_graph(10, 3, rng=4) != gcnlib.random_graph(10, 3, rng=gen(4))).nnz == 0
+
+
+@pytest.mark.parametrize("bad, kind, fragment", [("0", TypeError, "str"), (1.5, TypeError, "float"),
+                                                  (-1, ValueError, "≥ 0")])
+def test_a_bad_seed_names_the_argument(bad, kind, fragment):
+    with raises(kind, "rng", fragment):
+        gcnlib.glorot_uniform((3, 3), bad)
+    with raises(kind, "rng", fragment):
+        gcnlib.dropout_mask((3, 3), 0.5, bad)
+
+
+@pytest.mark.parametrize("loss", [gcnlib.softmax_cross_entropy, gcnlib.accuracy])
+def test_an_empty_graph(loss):
+    with raises(ValueError, "Z has shape (0, 2)", "no rows", "empty graph", "at least one node"):
+        loss(np.zeros((0, 2)), np.zeros(0, int))
+
+
+def test_adam_given_gradients_that_wrt_left_out():
+    weights = [W.copy() for W in Ws]
+    adam = gcnlib.Adam(weights)
+    grads = gcnlib.backward(gcnlib.forward(A, H0, weights), np.ones((5, 2)), wrt=("H0",))
+    with raises(TypeError, "grads is None", "wrt", 'wrt=("W",)'):
+        adam.step(grads.W)
+    with raises(TypeError, "grads[1] is None", "add it to wrt", "leave its parameter out"):
+        adam.step([np.zeros((3, 4)), None])
+    assert adam.k == 0  # nothing was updated
+
+
+@pytest.mark.parametrize("make", [sp.csr_array, sp.csr_matrix, sp.coo_array, sp.coo_matrix])
+def test_sparse_dropout_keeps_the_kind_of_sparse_input(make):
+    X = make(np.arange(12.0).reshape(3, 4))
+    D = gcnlib.sparse_dropout(X, 0.5, 0)
+    assert D.format == "csr" and isinstance(D, sp.sparray) == isinstance(X, sp.sparray)
+
+
+def test_sparse_dropout_of_a_dense_array_says_what_to_use():
+    with raises(TypeError, "X", "scipy.sparse", "(3, 4)", "dropout_mask"):
+        gcnlib.sparse_dropout(np.ones((3, 4)), 0.5, 0)

@@ -211,7 +211,7 @@ def test_forward_follows_the_definition(rng):
     A, H0, Ws, masks, Y = make_problem(1, 5, [3, 4, 2], "tanh", with_masks=True)
     trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
     H = H0
-    assert trace.H[0] is H0
+    np.testing.assert_array_equal(trace.H[0], H0)
     for t, W in enumerate(Ws):
         X = H if masks[t] is None else H * masks[t]
         Z = A @ X @ W
@@ -354,3 +354,99 @@ def test_directional_check_of_every_gradient(sparse_A, rng):
     for f, X, G in checks:
         numeric, analytic = gcnlib.directional_check(f, X, G, rng=rng)
         assert relative_error(numeric, analytic) < 1e-7
+
+
+# --- the trace never changes behind backward's back --------------------------------------
+
+
+def change_in_place(X, how="double"):
+    """Change X without replacing the array object, as ``W -= lr * G`` does."""
+    values = X.data if sp.issparse(X) else X.reshape(-1)  # a view of the stored numbers
+    if how == "double":
+        values *= 2
+    elif how == "swap":  # two different stored numbers trade places: the plain sum stays the same
+        k = np.flatnonzero(values != values[0])[-1]
+        values[[0, k]] = values[[k, 0]]
+    else:  # one non-zero number moves by one part in 10^12
+        values[np.flatnonzero(values)[-1]] *= 1 + 1e-12
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("name", ["W^1", "W^2", "W^3"])
+def test_backward_ignores_in_place_changes_of_the_weights(name, sparse):
+    """Forward copies the weights: updating them in place (as Adam does) after forward leaves
+    backward's result at the weights forward saw. The example of issue 12 is the case W^2."""
+    A, H0, Ws, _, Y = make_problem(10, 6, [4, 5, 3, 2], "tanh", sparse_A=sparse, sparse_H0=sparse)
+    expected = gcnlib.backward(gcnlib.forward(A, H0, Ws, "tanh"), Y)
+    trace = gcnlib.forward(A, H0, Ws, "tanh")
+    change_in_place(Ws[int(name[-1]) - 1])
+    got = gcnlib.backward(trace, Y)
+    for t in range(3):
+        np.testing.assert_array_equal(got.e[t], expected.e[t])
+        np.testing.assert_array_equal(got.W[t], expected.W[t])
+    np.testing.assert_array_equal(dense(got.A), dense(expected.A))
+    np.testing.assert_array_equal(got.H0, expected.H0)
+
+
+@pytest.mark.parametrize("how", ["double", "swap", "one part in 10^12"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("name", ["A", "H0", "M^1", "M^2", "M^3"])
+def test_backward_refuses_a_trace_whose_A_H0_or_mask_changed_in_place(name, sparse, how):
+    """A, H^0 and the masks are as large as the graph: forward keeps a fingerprint instead of
+    a copy, and backward raises, naming the input and what to do, instead of computing from
+    changed numbers."""
+    A, H0, Ws, masks, Y = make_problem(10, 6, [4, 5, 3, 2], "tanh", sparse_A=sparse, sparse_H0=sparse,
+                                       with_masks=True)
+    masks = [M if M is not None else np.tile([0.0, 2.0], (6, o))[:, :o].copy() for M, o in zip(masks, (4, 5, 3), strict=True)]
+    trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
+    gcnlib.backward(trace, Y)  # unchanged: fine, as often as wanted
+    gcnlib.backward(trace, Y)
+    inputs = {"A": A, "H0": H0, **{f"M^{t}": M for t, M in enumerate(masks, 1)}}
+    change_in_place(inputs[name], how)
+    shown = name if name in ("A", "H0") else f"masks[{int(name[-1]) - 1}] ({name})"
+    with raises_with(ValueError, shown, "changed in place after gcnlib.forward", "run gcnlib.forward again",
+                     ".copy()"):
+        gcnlib.backward(trace, Y)
+
+
+def raises_with(kind, *fragments):
+    """pytest.raises(kind) whose message contains every fragment literally."""
+    import re
+
+    return pytest.raises(kind, match="(?s)" + "".join(f"(?=.*{re.escape(f)})" for f in fragments))
+
+
+def test_the_example_of_issue_12():
+    """Doubling W^2 in place after forward once halved dL/dW^1 (the trace held the caller's W^2)."""
+    A, H0, Ws, _, Y = make_problem(11, 5, [3, 4, 2], "tanh")
+    trace = gcnlib.forward(A, H0, Ws)
+    g1 = gcnlib.backward(trace, trace.Z[-1] - Y)
+    Ws[1] *= 2
+    g2 = gcnlib.backward(trace, trace.Z[-1] - Y)
+    np.testing.assert_array_equal(g1.W[0], g2.W[0])
+
+
+def test_weights_are_copied_only_when_shared():
+    """A check that already made a new array (a cast, a list) needs no second copy."""
+    from gcnlib.validation import detached
+
+    X = np.ones((3, 3))
+    assert detached(X, X) is not X and detached(X, X.tolist()) is X
+    assert detached(X[:2], X) is not X[:2]  # a view shares memory: copied
+    Y = X.astype(np.float32)
+    assert detached(Y, X) is Y
+    S = sp.csr_matrix(X)
+    assert detached(S, S) is not S and not np.shares_memory(detached(S, S).indices, S.indices)
+
+
+def test_a_fingerprint_is_the_same_for_equal_matrices_only():
+    from gcnlib.validation import fingerprint
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 40))
+    assert fingerprint(X) == fingerprint(X.copy())
+    assert fingerprint(np.asfortranarray(X)) == fingerprint(np.asfortranarray(X))
+    assert fingerprint(X) != fingerprint(X[:, ::-1].copy()) and fingerprint(X) != fingerprint(X[::-1].copy())
+    assert fingerprint(X) != fingerprint(X.T.copy()[:40, :40]) and fingerprint(X[:40, :40]) != fingerprint(X[:40, :40].T)
+    S = sp.csr_matrix(X * (X > 0))
+    assert fingerprint(S) == fingerprint(S.copy()) != fingerprint(sp.csr_matrix(S.toarray()[::-1]))

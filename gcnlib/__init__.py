@@ -18,5 +18,6 @@ from .index_notation import *  # noqa: F401,F403
 from .gradcheck import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .graphs import *  # noqa: F401,F403
+from .renormalization import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403

@@ -20,3 +20,4 @@ from .losses import *  # noqa: F401,F403
 from .graphs import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403

@@ -13,6 +13,7 @@ and without dropout masks, in float64; float32 is checked to stay float32.
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 
 import autograd.numpy as anp
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 
 import gcnlib
 from gcnlib import attention, numerical_gradient, relative_error
+from gcnlib.__main__ import main
 
 SLOPE = 0.2
 
@@ -376,3 +378,32 @@ def test_backward_refuses_a_wrong_gradient_or_trace():
     with pytest.raises(ValueError, match=r"\(2, 7\)"):
         attention.attention_forward(sparse_mask.edges, small()["H"], small()["W"], small()["a1"],
                                     small()["a2"], attention_mask=np.ones((2, 4)))  # fmt: skip
+
+
+# --- the command line: python -m gcnlib gat -------------------------------------------------
+
+SUMMARY = re.compile(r"^(cora|citeseer): test accuracy (\d+\.\d) ± (\d+\.\d) % over (\d+) seeds?$")
+
+
+def test_gat_command_prints_progress_and_the_summary_line(capsys):
+    assert main(["gat", "--dataset", "citeseer", "--seeds", "2", "--epochs", "3", "--heads", "2", "--hidden", "4"]) == 0
+    captured = capsys.readouterr()
+    match = SUMMARY.match(captured.out.strip())
+    assert match and match.group(1) == "citeseer" and match.group(4) == "2", captured.out
+    assert captured.err.count("seed 0:") == 1 and captured.err.count("seed 1:") == 1
+    assert "float32" in captured.err
+
+
+def test_gat_command_explains_its_options_and_refuses_bad_values(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["gat", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--dataset", "--seeds", "--epochs", "--patience", "--lr", "--heads", "--hidden",
+                   "--output-heads", "--dropout", "--attention-dropout", "--weight-decay", "--float64"):  # fmt: skip
+        assert option in text
+    for option, value in [("--heads", "0"), ("--attention-dropout", "1"), ("--patience", "x")]:
+        with pytest.raises(SystemExit) as exit_:
+            main(["gat", option, value])
+        assert exit_.value.code == 2
+        assert option in capsys.readouterr().err

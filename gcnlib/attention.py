@@ -95,7 +95,7 @@ def leaky_relu_with_slope(slope: float) -> Activation:
     slope = float(slope)
     return Activation(
         f"leaky_relu({slope:g})",
-        lambda S: np.where(S > 0, S, slope * S).astype(S.dtype, copy=False),
+        lambda S: np.maximum(S, slope * S),  # for 0 ≤ slope < 1: S where S > 0, else slope·S
         lambda S, R: np.where(S > 0, 1.0, slope).astype(S.dtype, copy=False),
     )
 
@@ -153,7 +153,7 @@ class _SparseEdges:
     the order in which the K×nnz values fill them, are computed once per K.
     """
 
-    BLOCK = 1 << 14  # numbers per gathered block in `sampled`: small blocks stay in cache
+    BLOCK = 1 << 16  # numbers per gathered block in `sampled`: small blocks stay in cache
 
     def __init__(self, A: sp.csr_matrix) -> None:
         self.m, self.nnz = A.shape[0], A.nnz
@@ -203,10 +203,13 @@ class _SparseEdges:
     def sampled(self, G: Array, U: Array) -> Array:  # edge (i, j), head k: G[i, k] · U[j, k]
         m, K, n = G.shape
         out = np.empty((self.nnz, K), dtype=np.result_type(G, U))
-        step = max(1, self.BLOCK // (K * n))
-        for s in range(0, self.nnz, step):
-            b = slice(s, s + step)
-            np.einsum("ekn,ekn->ek", G[self.rows[b]], U[self.cols[b]], out=out[b])
+        degrees, indptr = np.diff(self.indptr), self.indptr
+        step = max(1, self.BLOCK * m // (K * n * self.nnz))  # rows per block
+        for r0 in range(0, m, step):
+            r1 = min(m, r0 + step)
+            b = slice(indptr[r0], indptr[r1])  # the edges of rows r0 .. r1 − 1
+            G_rows = np.repeat(G[r0:r1], degrees[r0:r1], axis=0)  # row i once per edge (i, j)
+            np.einsum("ekn,ekn->ek", G_rows, U[self.cols[b]], out=out[b])
         return np.ascontiguousarray(out.T)
 
     def row_sums(self, V: Array) -> Array:
@@ -865,7 +868,7 @@ def _dropout(shape: tuple, p: float, rng: np.random.Generator, dtype) -> Array:
     """A dropout mask of any shape: 0 with probability p, else 1/(1 − p)."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout probability p must satisfy 0 <= p < 1, got p = {p}")
-    M = (rng.random(shape) >= p).astype(dtype)
+    M = (rng.random(shape, dtype=np.float32) >= p).astype(dtype)
     M *= 1.0 / (1.0 - p)
     return M
 

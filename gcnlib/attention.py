@@ -83,19 +83,19 @@ def leaky_relu_with_slope(slope: float) -> Activation:
     Parameters
     ----------
     slope : float
-        The slope for negative arguments, ``0 ≤ slope < 1`` (GAT uses 0.2).
+        The slope for negative arguments, ``0 ≤ slope ≤ 1`` (GAT uses 0.2; 1 gives the identity).
 
     Returns
     -------
     Activation
         ``f(S) = φ(S)`` and ``df(S, R) = φ'(S)`` (1 or ``slope``), both keeping S's dtype.
     """
-    if not (isinstance(slope, (int, float, np.floating)) and 0 <= slope < 1):
-        raise ValueError(f"slope: the LeakyReLU slope must be a number with 0 <= slope < 1, got {slope!r}")
+    if not (isinstance(slope, (int, float, np.floating)) and 0 <= slope <= 1):
+        raise ValueError(f"slope: the LeakyReLU slope must be a number with 0 <= slope <= 1, got {slope!r}")
     slope = float(slope)
     return Activation(
         f"leaky_relu({slope:g})",
-        lambda S: np.maximum(S, slope * S),  # for 0 ≤ slope < 1: S where S > 0, else slope·S
+        lambda S: np.maximum(S, slope * S),  # for 0 ≤ slope ≤ 1: S where S > 0, else slope·S
         lambda S, R: np.where(S > 0, 1.0, slope).astype(S.dtype, copy=False),
     )
 
@@ -468,7 +468,7 @@ def attention_forward(
         H = H.multiply(M).tocsr() if sp.issparse(H) else H * M
 
     m, n = edges.m, a1.shape[1]
-    U = np.asarray(H @ W).reshape(m, K, n)                # U_k = H̃ W_k: all heads in one product
+    U = _product(H, W).reshape(m, K, n)                   # U_k = H̃ W_k: all heads in one product
     s1 = np.einsum("ikn,kn->ki", U, a1)                   # s_1k = U_k a_1k
     s2 = np.einsum("ikn,kn->ki", U, a2)                   # s_2k = U_k a_2k
     S = edges.outer_sum(s1, s2)                           # S_k = Π_E(s_1k 1ᵀ + 1 s_2kᵀ)
@@ -537,17 +537,43 @@ def attention_backward(trace: AttentionTrace, e: Any, *, wrt: str | Iterable[str
 
     want_a = "a" in wanted
     return AttentionGradients(
-        W=np.asarray(t.H.T @ U_side) if "W" in wanted else None,             # W̄ = H̃ᵀ [Ū_1 … Ū_K]
+        W=_product(t.H, U_side, transpose=True) if "W" in wanted else None,  # W̄ = H̃ᵀ [Ū_1 … Ū_K]
         a1=np.einsum("ikn,ki->kn", t.U, s1_bar) if want_a else None,          # ā_1k = U_kᵀ s̄_1k
         a2=np.einsum("ikn,ki->kn", t.U, s2_bar) if want_a else None,          # ā_2k = U_kᵀ s̄_2k
         b=e.sum(axis=0) if "b" in wanted and t.b is not None else None,       # b̄_k = e_kᵀ 1
-        H=_input_gradient(U_side @ t.W.T, t.input_mask) if "H" in wanted else None,  # H̄ = ([Ū] Wᵀ) ⊙ M
+        H=_input_gradient(_product(U_side, t.W.T), t.input_mask) if "H" in wanted else None,  # ([Ū] Wᵀ) ⊙ M
         A=A_bar, R=R_bar, S=S_bar, U=U_bar,
     )  # fmt: skip
 
 
 def _input_gradient(G: Array, M: Array | None) -> Array:
     return G if M is None else G * M
+
+
+PRODUCT_BLOCK = 1 << 18  # multiply-adds per call in `_product`
+
+
+def _product(X: Any, Y: Array, transpose: bool = False) -> Array:
+    """``X Y`` (or ``Xᵀ Y``) for a tall X: a sparse X by scipy, a dense one a block of rows at a time.
+
+    The dense products of a layer, such as (m×64)(64×7), are too small for several threads to
+    pay off but large enough for OpenBLAS to start them; on a machine whose cores are busy with
+    other work, starting and spinning the threads was measured to cost about ten times the
+    product itself. Blocks of rows with at most ``PRODUCT_BLOCK`` multiply-adds each stay on one
+    thread. (``Xᵀ Y`` adds the products of matching blocks of rows of X and Y.)
+    """
+    if sp.issparse(X):
+        return np.asarray((X.T if transpose else X) @ Y)
+    k, n = X.shape[1], Y.shape[1]
+    out = np.zeros((k, n) if transpose else (X.shape[0], n), dtype=np.result_type(X, Y))
+    step = max(1, PRODUCT_BLOCK // max(1, k * n))
+    for s in range(0, X.shape[0], step):
+        b = slice(s, s + step)
+        if transpose:
+            out += X[b].T @ Y[b]
+        else:
+            np.matmul(X[b], Y, out=out[b])
+    return out
 
 
 # --- the two-layer GAT of the paper, trained with these gradients ---------------------------
@@ -586,7 +612,8 @@ def gat_parameters(
 
     Layer 1 maps the features to ``heads`` concatenated heads of ``hidden`` units; layer 2
     averages ``output_heads`` heads of ``classes`` scores. Each head's ``W_k`` (o×n) and each
-    half ``a_1k``, ``a_2k`` (n×1) of its attention vector is drawn with :func:`gcnlib.glorot_uniform`.
+    half ``a_1k``, ``a_2k`` (n×1) of its attention vector is drawn with
+    :func:`gcnlib.glorot_uniform <gcnlib.training.glorot_uniform>`.
 
     Parameters
     ----------

@@ -386,7 +386,8 @@ SUMMARY = re.compile(r"^(cora|citeseer): test accuracy (\d+\.\d) ± (\d+\.\d) % 
 
 
 def test_gat_command_prints_progress_and_the_summary_line(capsys):
-    assert main(["gat", "--dataset", "citeseer", "--seeds", "2", "--epochs", "3", "--heads", "2", "--hidden", "4"]) == 0
+    args = ["gat", "--dataset", "citeseer", "--seeds", "2", "--epochs", "3", "--heads", "2", "--hidden", "4"]
+    assert main(args) == 0
     captured = capsys.readouterr()
     match = SUMMARY.match(captured.out.strip())
     assert match and match.group(1) == "citeseer" and match.group(4) == "2", captured.out

@@ -32,7 +32,7 @@ writing ``X̄ = ∂L/∂X`` for every intermediate X::
 
 The chapter "Graph attention" derives each line. Everything that lives on E is stored
 as one number per edge and head when ``A`` is sparse (arrays K×nnz, in the CSR order of
-``A``'s entries), so the work is O(nnz·n + m·o·n) and no m×m matrix is ever formed; for
+``A``'s entries), so the work is O(K (nnz + m o) n) and no m×m matrix is ever formed; for
 a dense ``A`` the same formulas run on K×m×m arrays, zero off the pattern.
 
 :func:`train_gat` trains the two-layer GAT of the paper on Cora or Citeseer with these
@@ -438,8 +438,9 @@ def attention_forward(
     input_mask : array_like, m×o, optional
         Dropout mask M on the input: the layer uses ``H̃ = H ⊙ M``.
     attention_mask : array_like, optional
-        Dropout masks ``M_Ak`` on the attention: K×nnz for a sparse A (one value per stored
-        entry, in CSR order), K×m×m for a dense A.
+        Dropout masks ``M_Ak`` on the attention: K×nnz for a sparse A (one value per edge,
+        row by row and by increasing column, the order of A's sorted CSR entries), K×m×m for
+        a dense A.
     slope : float
         The LeakyReLU slope of the scores, default 0.2.
 

@@ -14,7 +14,10 @@ and without dropout masks, in float64; float32 is checked to stay float32.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import autograd.numpy as anp
 import numpy as np
@@ -408,3 +411,15 @@ def test_gat_command_explains_its_options_and_refuses_bad_values(capsys):
             main(["gat", option, value])
         assert exit_.value.code == 2
         assert option in capsys.readouterr().err
+
+
+def test_the_benchmark_script_runs_and_prints_its_table():
+    """benchmarks/bench_gat.py is run by hand; its timings are not tested, only that it works."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gat.py"
+    result = subprocess.run([sys.executable, str(script), "--dtype", "float32", "--rounds", "1", "--epochs", "2"],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("float32")]
+    assert len(rows) == 1, result.stdout
+    gat_over_gcn, gat_over_products = float(rows[0][7]), float(rows[0][8])
+    assert gat_over_gcn > 0 and gat_over_products > 0

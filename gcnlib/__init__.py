@@ -21,3 +21,4 @@ from .graphs import *  # noqa: F401,F403
 from .renormalization import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403

@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -18,7 +19,7 @@ help:
 	@echo "make lab        open JupyterLab on chapters/ in the project's environment"
 	@echo "make clean      remove _build (keeps .venv)"
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,14 +28,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -e .
 	touch $(STAMP)
 
-book: $(STAMP)
+# MathJax under Node typesets the book's formulas at build time (_ext/prerendered_math.py).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+book: setup
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 test: book
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_NBVAL) tests chapters
 
-unit: $(STAMP)
+unit: setup
 	$(BIN)/python -m pytest -n 2 tests
 
 notebooks: $(STAMP)

@@ -2,8 +2,10 @@
 
 For each page of ``_build/html`` this test checks what a reader would see with no internet connection:
 
-- MathJax typeset every formula: pages with math contain ``mjx-container`` elements, and no raw
-  ``\\(``, ``\\[`` or ``$$`` is left in the visible text;
+- every formula is typeset: each element Sphinx marks as math holds MathJax's output (typeset when
+  the book was built, ``_ext/prerendered_math.py``), its fonts load, no TeX error shows, no raw
+  ``\\(``, ``\\[`` or ``$$`` is left in the visible text, and every numbered equation shows its
+  number and is the target of the links that refer to it;
 - every image loaded;
 - no request went to a host other than the local server (the site must not need a CDN);
 - the browser console shows no error, except a missing ``favicon.ico``.
@@ -59,11 +61,27 @@ BROKEN_IMAGES_JS = """async () => {
     return images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);
 }"""
 
-# Wait until MathJax has finished typesetting (it may be absent on pages without math).
-MATHJAX_DONE_JS = """async () => {
-    if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { return false; }
-    await MathJax.startup.promise;
-    return true;
+# Every formula of the page (not a sample): those without typeset output, those showing a TeX
+# error, numbered equations without a visible number, and equation links without a target.
+FORMULAS_JS = """async () => {
+    await document.fonts.ready;
+    const formulas = Array.from(document.querySelectorAll('.math'));
+    const text = el => el.textContent.trim().slice(0, 80);
+    const mathjaxFaces = Array.from(document.fonts).filter(f => f.family.startsWith('MJX'));
+    return {
+        count: formulas.length,
+        untypeset: formulas.filter(el => !el.querySelector(':scope > mjx-container')).map(text),
+        errors: Array.from(document.querySelectorAll('.math mjx-merror, .math .math-error')).map(text),
+        unnumbered: Array.from(document.querySelectorAll('div.math[id^="equation-"]'))
+            .filter(el => !/^\\([0-9.]+\\)/.test((el.querySelector('.eqno') || {}).textContent || '')
+                          || el.querySelector('.eqno').getBoundingClientRect().width === 0)
+            .map(el => el.id),
+        dangling: Array.from(document.querySelectorAll('a[href^="#equation-"]'))
+            .filter(a => !document.getElementById(decodeURIComponent(a.hash.slice(1))))
+            .map(a => a.getAttribute('href')),
+        fontsFailed: mathjaxFaces.filter(f => f.status === 'error').map(f => f.family),
+        fontsLoaded: mathjaxFaces.filter(f => f.status === 'loaded').length,
+    };
 }"""
 
 
@@ -162,12 +180,19 @@ def check_page(browser: object, url: str) -> list[str]:
     )
     page.goto(url, wait_until="load")
 
-    has_math = page.locator(".math").count() > 0
-    if has_math:
-        if not page.evaluate(MATHJAX_DONE_JS):
-            problems.append("the page has math but MathJax did not load")
-        elif page.locator("mjx-container").count() == 0:
-            problems.append("the page has math but MathJax typeset nothing")
+    math = page.evaluate(FORMULAS_JS)
+    for formula in math["untypeset"]:
+        problems.append(f"formula not typeset: {formula!r}")
+    for formula in math["errors"]:
+        problems.append(f"TeX error shown: {formula!r}")
+    for label in math["unnumbered"]:
+        problems.append(f"numbered equation without a visible number: {label}")
+    for href in math["dangling"]:
+        problems.append(f"link to a missing equation: {href}")
+    for family in math["fontsFailed"]:
+        problems.append(f"math font did not load: {family}")
+    if math["count"] and not math["fontsLoaded"]:
+        problems.append("the page has math but no math font loaded")
     prose = page.evaluate(VISIBLE_PROSE_JS)
     for raw in ("\\(", "\\[", "$$"):
         if raw in prose:
@@ -201,14 +226,18 @@ def test_every_page_reads_offline(server: str, browser: object) -> None:
     assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
 
 
-def test_math_pages_are_typeset(server: str, browser: object) -> None:
-    """The preface has display math: it must come out as MathJax output, not as TeX source."""
+def test_math_is_typeset_without_scripts(server: str, browser: object) -> None:
+    """The recursion chapter's formulas are on the page as built: no script, no MathJax in the browser."""
     _pages()
-    context = browser.new_context()
+    context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{server}/chapters/preface.html", wait_until="load")
-    assert page.evaluate(MATHJAX_DONE_JS), "MathJax did not load on the preface"
-    assert page.locator("mjx-container").count() >= 2
+    page.goto(f"{server}/chapters/05_recursion.html", wait_until="load")
+    assert page.locator("div.math > mjx-container[display=true]").count() >= 10
+    assert page.locator("span.math > mjx-container").count() >= 100
+    assert page.locator("div.math span.eqno").count() >= 3
+    assert page.locator("script[src*=mathjax], script[src*=MathJax]").count() == 0
+    assert page.locator("mjx-assistive-mml math").count() == page.locator("mjx-container").count(), \
+        "every formula carries its MathML for screen readers"
     context.close()
 
 
@@ -223,5 +252,19 @@ def test_the_check_fails_for_mathjax_from_a_cdn(browser: object, tmp_path: Path)
     with serve(tmp_path) as url:
         problems = check_page(browser, f"{url}/cdn.html")
     assert any("non-local host" in p for p in problems), problems
-    assert any("MathJax did not load" in p for p in problems), problems
+    assert any("formula not typeset" in p for p in problems), problems
     assert any("raw" in p for p in problems), problems
+
+
+def test_the_check_finds_tex_errors_and_missing_numbers(browser: object, tmp_path: Path) -> None:
+    """A TeX error on the page, an equation without its number and a dangling link are reported."""
+    (tmp_path / "bad.html").write_text(
+        '<html><body><main><p><span class="math"><mjx-container><mjx-merror>\\foo</mjx-merror>'
+        '</mjx-container></span></p><div class="math" id="equation-x"><mjx-container>x'
+        '</mjx-container></div><a href="#equation-y">(1.1)</a></main></body></html>'
+    )
+    with serve(tmp_path) as url:
+        problems = check_page(browser, f"{url}/bad.html")
+    assert any("TeX error" in p for p in problems), problems
+    assert any("without a visible number: equation-x" in p for p in problems), problems
+    assert any("missing equation: #equation-y" in p for p in problems), problems

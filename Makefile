@@ -9,7 +9,7 @@ NODE_STAMP := node_modules/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup book test unit notebooks lab clean
+.PHONY: help setup book test unit notebooks lab constraints clean
 
 help:
 	@echo "make book       build the site into _build/html (sets everything up on first use)"
@@ -17,15 +17,16 @@ help:
 	@echo "make unit       only the unit tests in tests/ (quick)"
 	@echo "make notebooks  re-execute every chapter in place so its stored outputs are current"
 	@echo "make lab        open JupyterLab on chapters/ in the project's environment"
+	@echo "make constraints  re-pin constraints.txt after a change to requirements.txt"
 	@echo "make clean      remove _build (keeps .venv)"
 
 setup: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install -e .
+	$(BIN)/python -m pip install -c constraints.txt -r requirements.txt
+	$(BIN)/python -m pip install -c constraints.txt -e .
 	touch $(STAMP)
 
 # MathJax under Node typesets the book's formulas at build time (_ext/prerendered_math.py).
@@ -48,6 +49,16 @@ notebooks: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
+
+# Re-resolve the pinned versions in constraints.txt from requirements.txt, in a scratch environment.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install -q -r requirements.txt
+	sed -n '/^#/p' constraints.txt > constraints.new
+	.venv-constraints/bin/python -m pip freeze --exclude-editable >> constraints.new
+	mv constraints.new constraints.txt
+	rm -rf .venv-constraints
 
 clean:
 	rm -rf _build

@@ -8,7 +8,11 @@ For each page of ``_build/html`` this test checks what a reader would see with n
   number and is the target of the links that refer to it;
 - every image loaded;
 - no request went to a host other than the local server (the site must not need a CDN);
-- the browser console shows no error, except a missing ``favicon.ico``.
+- the browser console shows no error, except a missing ``favicon.ico``;
+- on a phone's screen (390 px wide) nothing is wider than the screen unless it sits in a box that
+  scrolls sideways on its own (wide equations, code, tables), and no equation number overlaps its
+  equation;
+- on a wide screen the page has one search field (some theme versions add a second, empty one).
 
 The test needs Debian's Chromium (``apt-get install chromium``), driven by the PyPI ``playwright``
 package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_BROWSER=1`` is set
@@ -83,6 +87,65 @@ FORMULAS_JS = """async () => {
         fontsLoaded: mathjaxFaces.filter(f => f.status === 'loaded').length,
     };
 }"""
+
+
+PHONE = {"width": 390, "height": 844}
+
+# What does not fit a phone's screen: the outermost elements of the page that reach past the
+# right edge of the screen without a box around them that scrolls sideways; and equation numbers
+# that overlap their equation's box.
+PHONE_LAYOUT_JS = """() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    if (document.documentElement.scrollWidth > width + 1) {
+        problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px wide`);
+    }
+    const scrolls = el => /auto|scroll/.test(getComputedStyle(el).overflowX)
+        && el.getBoundingClientRect().right <= width + 1;
+    const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/ +/).join('.') : '');
+    const hidden = el => {  // off-canvas sidebars are hidden, whatever their children say
+        for (let box = el; box && box !== document.body; box = box.parentElement) {
+            if (getComputedStyle(box).visibility === 'hidden') { return true; }
+        }
+        return false;
+    };
+    const offenders = new Set();
+    for (const el of document.querySelectorAll('.bd-main *')) {
+        if (el.closest('mjx-assistive-mml') || hidden(el)) { continue; }
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0 || r.right <= width + 1) { continue; }
+        let box = el.parentElement, contained = false;
+        while (box && box !== document.body) {
+            if (scrolls(box)) { contained = true; break; }
+            box = box.parentElement;
+        }
+        if (contained) { continue; }
+        let outer = el.parentElement, reported = false;
+        while (outer) { if (offenders.has(outer)) { reported = true; break; } outer = outer.parentElement; }
+        if (!reported) {
+            offenders.add(el);
+            problems.push(`${name(el).slice(0, 80)} reaches ${Math.round(r.right)} px: `
+                          + JSON.stringify(el.textContent.trim().slice(0, 60)));
+        }
+    }
+    for (const math of document.querySelectorAll('div.math')) {
+        const number = math.querySelector(':scope > .eqno');
+        const formula = math.querySelector(':scope > mjx-container');
+        if (!number || !formula) { continue; }
+        const a = number.getBoundingClientRect(), b = formula.getBoundingClientRect();
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+            problems.push(`equation number ${number.textContent.trim()} overlaps its equation`);
+        }
+    }
+    return problems;
+}"""
+
+# Search fields a reader can see.
+VISIBLE_SEARCH_FIELDS_JS = """() => Array.from(document.querySelectorAll(
+        '.search-button-field, form.bd-search input, input[type=search]'))
+    .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0
+                    && getComputedStyle(el).visibility !== 'hidden'; }).length"""
 
 
 def _unavailable(reason: str) -> None:
@@ -224,6 +287,51 @@ def test_every_page_reads_offline(server: str, browser: object) -> None:
         if problems:
             report[relative] = problems
     assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
+
+
+def phone_layout_problems(browser: object, url: str) -> list[str]:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    problems = page.evaluate(PHONE_LAYOUT_JS)
+    context.close()
+    return problems
+
+
+def test_every_page_fits_a_phone(server: str, browser: object) -> None:
+    report = {}
+    for path in _pages():
+        if redirect_target(path) is None:
+            relative = path.relative_to(SITE).as_posix()
+            problems = phone_layout_problems(browser, f"{server}/{relative}")
+            if problems:
+                report[relative] = problems
+    assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
+
+
+def test_the_phone_check_finds_what_does_not_fit(browser: object, tmp_path: Path) -> None:
+    (tmp_path / "wide.html").write_text(
+        '<html><body><div class="bd-main"><p style="width:600px">a wide paragraph</p>'
+        '<div style="overflow-x:auto"><pre style="width:900px">wide code that scrolls</pre></div>'
+        '<div class="math" style="display:flex"><span class="eqno" style="position:absolute;left:0">'
+        '(1.1)</span><mjx-container style="display:block;width:300px">x</mjx-container></div>'
+        '</div></body></html>'
+    )
+    with serve(tmp_path) as url:
+        problems = phone_layout_problems(browser, f"{url}/wide.html")
+    assert any("a wide paragraph" in p for p in problems), problems
+    assert not any("wide code" in p for p in problems), problems
+    assert any("(1.1) overlaps" in p for p in problems), problems
+
+
+def test_one_search_field_on_a_wide_screen(server: str, browser: object) -> None:
+    _pages()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/chapters/preface.html", wait_until="load")
+    assert page.evaluate(VISIBLE_SEARCH_FIELDS_JS) == 1
+    context.close()
 
 
 def test_math_is_typeset_without_scripts(server: str, browser: object) -> None:

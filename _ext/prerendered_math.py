@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -165,13 +166,45 @@ def visit_displaymath(self: Any, node: nodes.math_block) -> None:
     raise nodes.SkipNode
 
 
+# MathJax's TeX fonts: the class a glyph carries in CommonHTML, and the file of its font.
+# Glyphs with no class are in the main font; the zero-width font comes first for every glyph.
+FONT_FILES = {
+    "": "Main-Regular", "B": "Main-Bold", "MI": "Main-Italic", "I": "Math-Italic",
+    "BI": "Math-BoldItalic", "S1": "Size1-Regular", "S2": "Size2-Regular", "S3": "Size3-Regular",
+    "S4": "Size4-Regular", "A": "AMS-Regular", "C": "Calligraphic-Regular",
+    "CB": "Calligraphic-Bold", "FR": "Fraktur-Regular", "FRB": "Fraktur-Bold",
+    "SS": "SansSerif-Regular", "SSB": "SansSerif-Bold", "SSI": "SansSerif-Italic",
+    "SC": "Script-Regular", "T": "Typewriter-Regular", "V": "Vector-Regular", "VB": "Vector-Bold",
+}
+GLYPH_CLASS = re.compile(r'<mjx-c class="mjx-c[0-9A-F]+(?: TEX-([A-Z0-9]+))?"')
+
+
+def fonts_used(body: str, formulas: int = 20) -> list[str]:
+    """The font files that the first ``formulas`` formulas of a page (about a screen) draw with."""
+    starts = [m.start() for m in re.finditer("<mjx-container", body)]
+    end = starts[formulas] if len(starts) > formulas else len(body)
+    classes = set(GLYPH_CLASS.findall(body[:end]))
+    return ["Zero"] + [FONT_FILES[c] for c in sorted(classes) if c in FONT_FILES] if classes else []
+
+
 def add_stylesheet(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                    doctree: Any) -> None:
-    """Link the style sheet on the pages that have formulas."""
+    """Link the style sheet on the pages that have formulas, and preload the fonts of the first screen.
+
+    A browser finds out which fonts a page needs only after it has laid the page out; told in
+    the page's head, it fetches them while it is still reading the page. Fonts that only later
+    formulas use load when the reader gets there.
+    """
     if app.builder.format != "html" or app.builder.math_renderer_name != RENDERER:
         return
     if app.env.get_domain("math").has_equations(pagename):
         app.add_css_file(STYLESHEET)
+        # The theme drops Sphinx's `metatags`; _templates/layout.html writes this into the head.
+        # (Not add_css_file: Sphinx would add a ?v= checksum that the style sheet's URLs lack.)
+        context["math_font_preloads"] = "\n".join(
+            f'<link rel="preload" href="{context["pathto"](f"_static/{STATIC}/fonts/MathJax_{name}.woff", 1)}"'
+            ' as="font" type="font/woff" crossorigin="anonymous" />'
+            for name in fonts_used(context.get("body", "")))
 
 
 def record_formulas(app: Sphinx, doctree: nodes.document) -> None:

@@ -13,8 +13,9 @@ Chromium with a phone's viewport (390×844) and the CPU slowed down by Chrome De
 * ``KB raw`` / ``KB gzip``: the bytes the page fetches (HTML, CSS, scripts, fonts, images), as served
   and as each file would be sent gzip-compressed;
 * ``ready, no math``: the time from navigation to DOMContentLoaded of the page without its math:
-  every math asset refused (anything whose URL matches ``--math-assets``: MathJax's scripts, or the
-  math fonts and style sheet) and formulas typeset at build time cut out of the HTML;
+  the local server leaves out every tag that loads a math asset (a URL that matches
+  ``--math-assets``: MathJax's scripts, or the math fonts and style sheet), MathJax's configuration,
+  and the formulas typeset at build time;
 * ``math, 1st screen``: the time from navigation until every formula in the first screen is rendered
   (it contains typeset output: ``mjx-container``, ``.katex`` or ``<math>``) and every font the page
   asked for has loaded;
@@ -24,8 +25,10 @@ Chromium with a phone's viewport (390×844) and the CPU slowed down by Chrome De
   the formulas then in view are rendered (the larger of the two);
 * ``ready``: DOMContentLoaded of the whole page, math included.
 
-Every time is the median of ``--rounds`` fresh page loads (a new browser context each, so nothing is
-cached between loads). Timings on a shared machine are noisy: compare runs made one after the other.
+Every time is the median of ``--rounds`` fresh page loads (a new browser context each, with the
+browser's cache off, so nothing is cached between loads); the loads with and without math alternate
+in order from one round to the next. Timings on a shared machine are noisy: compare runs made one
+after the other.
 """
 
 from __future__ import annotations
@@ -93,22 +96,50 @@ window.__watchMath = (key) => {
 window.__watchMath('first');
 """
 
-# The page as it would be without math: pre-rendered formulas are cut out of its HTML (and math
-# scripts, style sheets and fonts are refused, see --math-assets).
-PRERENDERED = re.compile(r"<mjx-container\b.*?</mjx-container>|<span class=\"katex\b.*?</math></span>|<math\b.*?</math>", re.DOTALL)
+# The page as it would be without math (served for URLs ending in ?nomath): formulas typeset at
+# build time are cut out of its HTML, and so are the tags that load math assets (scripts, style
+# sheets, font preloads: URLs that match --math-assets).
+PRERENDERED = re.compile(r"<mjx-container\b.*?</mjx-container>|<span class=\"katex\b.*?</math></span>"
+                         r"|<math\b.*?</math>", re.DOTALL)
 
 DOM_READY_JS = "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site; ``page.html?nomath`` is the page with its math removed (see ``without_math``)."""
+
+    math_assets: re.Pattern
+
+    def do_GET(self) -> None:  # noqa: N802
+        path, _, query = self.path.partition("?")
+        if query != "nomath":
+            return super().do_GET()
+        body = without_math(Path(self.translate_path(path)).read_text(), self.math_assets).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
 
+def without_math(page: str, math_assets: re.Pattern) -> str:
+    """``page`` without typeset formulas and without the tags that load math assets."""
+    def keep(tag: re.Match) -> str:
+        return "" if math_assets.search(tag.group(0)) else tag.group(0)
+    page = PRERENDERED.sub("", page)
+    page = re.sub(r"<script\b[^>]*>.*?</script>", keep, page, flags=re.DOTALL)
+    page = re.sub(r"<script\b[^>]*>\s*window\.MathJax\b.*?</script>", "", page, flags=re.DOTALL)
+    return re.sub(r"<link\b[^>]*>", keep, page)
+
+
 @contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
+def serve(directory: Path, math_assets: re.Pattern) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(directory))
+    handler = functools.partial(type("Handler", (SiteHandler,), {"math_assets": math_assets}),
+                                directory=str(directory))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
@@ -117,8 +148,8 @@ def serve(directory: Path) -> Iterator[str]:
         httpd.shutdown()
 
 
-def open_page(browser, url: str, throttle: float, block: re.Pattern | None):
-    """A fresh context and page at a phone's size, CPU throttled, optionally refusing math assets."""
+def open_page(browser, throttle: float):
+    """A fresh context and page at a phone's size, with the CPU throttled."""
     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=3, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
@@ -126,16 +157,7 @@ def open_page(browser, url: str, throttle: float, block: re.Pattern | None):
     cdp = context.new_cdp_session(page)
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
-    if block is not None:
-        page.route(lambda u: bool(block.search(u)), lambda route: route.abort())
-        page.route(url, strip_math)
     return context, page
-
-
-def strip_math(route) -> None:
-    """Serve the page's HTML with its pre-rendered formulas removed."""
-    response = route.fetch()
-    route.fulfill(response=response, body=PRERENDERED.sub("", response.text()))
 
 
 def page_weight(browser, url: str) -> tuple[int, int]:
@@ -167,22 +189,33 @@ def jump_time(page, fraction: float, key: str) -> float:
     return (wait_for(page, key)["t"] - start) / 1000
 
 
-def measure(browser, url: str, throttle: float, block: re.Pattern) -> dict:
-    """One round: ready with math refused; first screen of math; jumps to the middle and the end."""
-    context, page = open_page(browser, url, throttle, block)
-    page.goto(url, wait_until="domcontentloaded")
+def ready_without_math(browser, url: str, throttle: float) -> float:
+    context, page = open_page(browser, throttle)
+    page.goto(f"{url}?nomath", wait_until="domcontentloaded")
     ready = page.evaluate(DOM_READY_JS) / 1000
     context.close()
+    return ready
 
-    context, page = open_page(browser, url, throttle, None)
+
+def with_math(browser, url: str, throttle: float) -> dict:
+    """First screen of math, jumps to the middle and the end, and the page's own DOMContentLoaded."""
+    context, page = open_page(browser, throttle)
     page.goto(url, wait_until="domcontentloaded")
     first = wait_for(page, "first")
     loaded = page.evaluate(DOM_READY_JS) / 1000
     jump = max(jump_time(page, 0.5, "middle"), jump_time(page, 1.0, "end"))
     formulas = page.locator(".math").count()
     context.close()
-    return {"ready": ready, "first": first["t"] / 1000, "jump": jump, "formulas": formulas,
-            "loaded": loaded}
+    return {"first": first["t"] / 1000, "jump": jump, "formulas": formulas, "loaded": loaded}
+
+
+def measure(browser, url: str, throttle: float, without_first: bool) -> dict:
+    """One round: the page without math and with it, in the order given (rounds alternate it)."""
+    if without_first:
+        ready = ready_without_math(browser, url, throttle)
+        return {"ready": ready, **with_math(browser, url, throttle)}
+    result = with_math(browser, url, throttle)
+    return {"ready": ready_without_math(browser, url, throttle), **result}
 
 
 def chapter_pages(site: Path) -> list[str]:
@@ -196,9 +229,10 @@ def main() -> None:
                         help="the built site (default: _build/html)")
     parser.add_argument("--pages", nargs="*", help="pages relative to the site (default: every chapter)")
     parser.add_argument("--throttle", type=float, default=4.0, help="CPU slow-down factor (default 4)")
-    parser.add_argument("--rounds", type=int, default=3, help="page loads per measurement (median)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="page loads per measurement (median; the order of the two loads alternates)")
     parser.add_argument("--math-assets", default=r"/(mathjax|katex)[^/]*/|tex-[a-z-]+\.js",
-                        help="regular expression for the URLs of math assets, refused for 'ready, no math'")
+                        help="regular expression for the URLs of math assets, left out for 'ready, no math'")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
 
@@ -207,19 +241,19 @@ def main() -> None:
     if not (args.site / "index.html").exists():
         parser.error(f"no built site in {args.site}: run `make book` first")
     pages = args.pages or chapter_pages(args.site)
-    block = re.compile(args.math_assets)
+    math_assets = re.compile(args.math_assets)
     print(f"site {args.site}, viewport {VIEWPORT['width']}×{VIEWPORT['height']}, CPU throttled "
           f"{args.throttle:g}×, median of {args.rounds} loads; times in seconds from navigation\n")
     header = (f"{'page':28} {'formulas':>8} {'KB raw':>7} {'KB gzip':>7} {'ready, no math':>14} "
               f"{'math, 1st screen':>16} {'math adds':>9} {'after jump':>10} {'ready':>6}")
     print(header)
     print("-" * len(header))
-    with serve(args.site) as base, sync_playwright() as playwright:
+    with serve(args.site, math_assets) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         for name in pages:
             url = f"{base}/{name}"
             raw, packed = page_weight(browser, url)
-            rounds = [measure(browser, url, args.throttle, block) for _ in range(args.rounds)]
+            rounds = [measure(browser, url, args.throttle, r % 2 == 0) for r in range(args.rounds)]
             med = {k: statistics.median(r[k] for r in rounds) for k in ("ready", "first", "jump", "loaded")}
             print(f"{name.removeprefix('chapters/'):28} {rounds[0]['formulas']:8d} {raw / 1000:7.0f} "
                   f"{packed / 1000:7.0f} {med['ready']:14.2f} {med['first']:16.2f} "

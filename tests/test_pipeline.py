@@ -69,6 +69,7 @@ def test_a_raising_cell_fails_the_build(tmp_path: Path) -> None:
         shutil.copy(ROOT / name, book / name)
     shutil.copytree(ROOT / "_ext", book / "_ext")
     shutil.copytree(ROOT / "assets", book / "assets")
+    shutil.copytree(ROOT / "_templates", book / "_templates")
     (book / "node_modules").symlink_to(ROOT / "node_modules")  # MathJax, for the math at build time
     (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     tiny_notebook(book / "page.ipynb", "print('fine')", "fine\n")

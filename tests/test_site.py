@@ -91,6 +91,10 @@ FORMULAS_JS = """async () => {
 
 PHONE = {"width": 390, "height": 844}
 
+# The site lets the browser skip drawing sections far from the screen (content-visibility); the
+# checks look at every section, so they draw them all.
+DRAW_EVERYTHING_CSS = "* { content-visibility: visible !important; }"
+
 # What does not fit a phone's screen: the outermost elements of the page that reach past the
 # right edge of the screen without a box around them that scrolls sideways; and equation numbers
 # that overlap their equation's box.
@@ -242,6 +246,7 @@ def check_page(browser: object, url: str) -> list[str]:
         lambda route: route.abort(),
     )
     page.goto(url, wait_until="load")
+    page.add_style_tag(content=DRAW_EVERYTHING_CSS)
 
     math = page.evaluate(FORMULAS_JS)
     for formula in math["untypeset"]:
@@ -293,6 +298,7 @@ def phone_layout_problems(browser: object, url: str) -> list[str]:
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.goto(url, wait_until="load")
+    page.add_style_tag(content=DRAW_EVERYTHING_CSS)
     page.evaluate("document.fonts.ready.then(() => true)")
     problems = page.evaluate(PHONE_LAYOUT_JS)
     context.close()
@@ -376,3 +382,36 @@ def test_the_check_finds_tex_errors_and_missing_numbers(browser: object, tmp_pat
     assert any("TeX error" in p for p in problems), problems
     assert any("without a visible number: equation-x" in p for p in problems), problems
     assert any("missing equation: #equation-y" in p for p in problems), problems
+
+
+def test_site_benchmark_runs_on_one_page() -> None:
+    """``benchmarks/bench_site.py`` (run by hand) keeps working: one page, one round, no throttle."""
+    import subprocess
+    import sys
+
+    _pages()
+    _chromium()
+    command = [sys.executable, str(ROOT / "benchmarks" / "bench_site.py"), "--site", str(SITE),
+               "--pages", "chapters/preface.html", "--rounds", "1", "--throttle", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("preface.html"))
+    formulas, raw, packed, ready, first, adds, jump, loaded = row.split()[1:]
+    assert int(formulas) > 0 and float(raw) > float(packed) > 0
+    assert float(first) > 0 and float(ready) > 0
+
+
+def test_site_benchmark_removes_the_math_for_its_baseline() -> None:
+    """The benchmark's page 'without math' has no typeset formula and loads no math asset."""
+    import importlib.util
+    import re as regex
+
+    _pages()
+    spec = importlib.util.spec_from_file_location("bench_site", ROOT / "benchmarks" / "bench_site.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    page = (SITE / "chapters" / "05_recursion.html").read_text()
+    stripped = bench.without_math(page, regex.compile(r"/(mathjax|katex)[^/]*/|tex-[a-z-]+\.js"))
+    assert "<mjx-container" in page and "mjx-container" not in stripped
+    assert "mathjax-chtml/" in page and "mathjax-chtml/" not in stripped
+    assert "<h1>" in stripped or "<h1" in stripped

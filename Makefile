@@ -7,13 +7,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
+PDF    := matrix-calculus-gcn.pdf
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup book test unit notebooks lab constraints clean
+.PHONY: help setup book test pdf unit notebooks lab constraints clean
 
 help:
 	@echo "make book       build the site into _build/html (sets everything up on first use)"
-	@echo "make test       build the site, then run every test: unit, notebooks (nbval), browser"
+	@echo "make test       build the site (and the PDF if XeLaTeX is there), then run every test"
+	@echo "make pdf        build the whole book as one PDF with XeLaTeX"
 	@echo "make unit       only the unit tests in tests/ (quick)"
 	@echo "make notebooks  re-execute every chapter in place so its stored outputs are current"
 	@echo "make lab        open JupyterLab on chapters/ in the project's environment"
@@ -38,8 +40,19 @@ book: setup
 	$(BIN)/jupyter-book build -W -n --keep-going .
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
+# The PDF is part of the tests where XeLaTeX is installed (.ci/run installs it; see `pdf`).
 test: book
+	@if command -v xelatex >/dev/null; then $(MAKE) --no-print-directory pdf; \
+	else echo "xelatex not found: the PDF is not built and its test is skipped (see make pdf)"; fi
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_NBVAL) tests chapters
+
+# The whole book as one PDF, typeset by XeLaTeX (Debian: the TeX Live packages .ci/run installs),
+# copied next to the site's pages, where every page's download menu links it.
+pdf: setup
+	$(BIN)/jupyter-book build -W -n --keep-going --builder pdflatex .
+	mkdir -p _build/html
+	cp _build/latex/$(PDF) _build/html/$(PDF)
+	@echo "The PDF is built: $(CURDIR)/_build/latex/$(PDF)"
 
 unit: setup
 	$(BIN)/python -m pytest -n 2 tests

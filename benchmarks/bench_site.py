@@ -41,6 +41,7 @@ import http.server
 import re
 import shutil
 import statistics
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,12 +136,19 @@ def without_math(page: str, math_assets: re.Pattern) -> str:
     return re.sub(r"<link\b[^>]*>", keep, page)
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A page closed while a file was still being sent is not an error of the benchmark."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve(directory: Path, math_assets: re.Pattern) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
     handler = functools.partial(type("Handler", (SiteHandler,), {"math_assets": math_assets}),
                                 directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"

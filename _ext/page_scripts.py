@@ -1,12 +1,12 @@
-"""Two small fixes to the scripts of every page, so that the browser console stays clean.
+"""One fix to the scripts of every page that no configuration can make.
 
-1. sphinx-thebe registers an inline script that declares ``const THEBE_JS_URL``; under Jupyter
-   Book 1 with Sphinx 7.4 inline scripts end up twice on each page, and declaring a ``const``
-   twice throws in the browser. Sphinx keeps file scripts unique by name, not inline ones:
-   here an inline script whose body is already on the page is dropped.
-2. The theme reads the colour mode from local storage and falls back to the template variable
-   ``default_mode``, which sphinx-book-theme leaves empty; the theme's JavaScript then reports the
-   empty mode as an error. Setting it to ``auto`` (follow the reader's system) is a valid fallback.
+sphinx-thebe registers an inline script that declares ``const THEBE_JS_URL``; under Jupyter
+Book 1 with Sphinx 7.4 inline scripts end up twice on each page, and declaring a ``const`` twice
+throws in the browser. Sphinx keeps file scripts unique by name, not inline ones, and offers no
+setting to drop one: here an inline script whose body is already on the page is dropped.
+
+(The theme's empty colour mode, once fixed here too, is now set in ``_config.yml`` with
+``html_context: {default_mode: auto}``.)
 """
 
 from __future__ import annotations
@@ -16,14 +16,8 @@ from typing import Any
 from sphinx.application import Sphinx
 
 
-def fix_page_context(app: Sphinx, pagename: str, templatename: str,
-                     context: dict[str, Any], doctree: Any) -> None:
-    if not context.get("default_mode"):
-        context["default_mode"] = "auto"
-    drop_repeated_inline_scripts(context)
-
-
-def drop_repeated_inline_scripts(context: dict[str, Any]) -> None:
+def drop_repeated_inline_scripts(app: Sphinx, pagename: str, templatename: str,
+                                 context: dict[str, Any], doctree: Any) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return
@@ -40,5 +34,5 @@ def drop_repeated_inline_scripts(context: dict[str, Any]) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.connect("html-page-context", fix_page_context, priority=900)
+    app.connect("html-page-context", drop_repeated_inline_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -44,6 +44,30 @@ def test_ci_script_runs_the_readme_test_command() -> None:
     script = (ROOT / ".ci" / "run").read_text().splitlines()
     commands = [line.strip() for line in script if line.strip() and not line.strip().startswith("#")]
     assert commands[-1] == "make test", "the last thing .ci/run does must be the README's test command"
+    assert "export GCNLIB_REQUIRE_BROWSER=1" in commands and "export GCNLIB_REQUIRE_PDF=1" in commands
+
+
+def test_ci_installs_what_the_pdf_needs() -> None:
+    """.ci/run and the workflow install the same TeX packages, and they include XeLaTeX."""
+    packages = [line.strip() for line in (ROOT / ".ci" / "apt-packages.txt").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert {"texlive-xetex", "latexmk", "poppler-utils"} <= set(packages)
+    assert ".ci/apt-packages.txt" in (ROOT / ".ci" / "run").read_text()
+    for job, lines in workflow_run_lines().items():
+        assert any(".ci/apt-packages.txt" in line for line in lines), f"job {job} installs no TeX"
+
+
+def test_build_environment_is_pinned() -> None:
+    """make setup installs under constraints.txt, which pins every package requirements.txt names."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-c constraints.txt -r requirements.txt" in makefile
+    pinned = {line.split("==")[0].lower().replace("_", "-")
+              for line in (ROOT / "constraints.txt").read_text().splitlines()
+              if "==" in line and not line.startswith("#")}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name = re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        if name and not line.startswith("#"):
+            assert name in pinned, f"{name} (requirements.txt) is not pinned in constraints.txt"
 
 
 def test_workflow_tests_every_push_and_publishes_the_book() -> None:
@@ -52,7 +76,7 @@ def test_workflow_tests_every_push_and_publishes_the_book() -> None:
     assert "push" in triggers and "pull_request" in triggers
     runs = workflow_run_lines()
     assert "make test" in runs["test"]
-    assert "make book" in runs["publish"]
+    assert runs["publish"].index("make book") < runs["publish"].index("make pdf")
     steps = [step.get("uses", "") for step in workflow["jobs"]["publish"]["steps"]]
     assert any(s.startswith("actions/upload-pages-artifact") for s in steps)
     assert any(s.startswith("actions/deploy-pages") for s in steps)
@@ -63,7 +87,7 @@ def test_workflow_tests_every_push_and_publishes_the_book() -> None:
 
 def test_makefile_has_the_readme_targets() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("book", "test", "notebooks", "lab", "unit"):
+    for target in ("book", "test", "pdf", "notebooks", "lab", "unit"):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"Makefile lacks `{target}`"
 
 

@@ -2,11 +2,17 @@
 
 For each page of ``_build/html`` this test checks what a reader would see with no internet connection:
 
-- MathJax typeset every formula: pages with math contain ``mjx-container`` elements, and no raw
-  ``\\(``, ``\\[`` or ``$$`` is left in the visible text;
+- every formula is typeset: each element Sphinx marks as math holds MathJax's output (typeset when
+  the book was built, ``_ext/prerendered_math.py``), its fonts load, no TeX error shows, no raw
+  ``\\(``, ``\\[`` or ``$$`` is left in the visible text, and every numbered equation shows its
+  number and is the target of the links that refer to it;
 - every image loaded;
 - no request went to a host other than the local server (the site must not need a CDN);
-- the browser console shows no error, except a missing ``favicon.ico``.
+- the browser console shows no error, except a missing ``favicon.ico``;
+- on a phone's screen (390 px wide) nothing is wider than the screen unless it sits in a box that
+  scrolls sideways on its own (wide equations, code, tables), and no equation number overlaps its
+  equation;
+- on a wide screen the page has one search field (some theme versions add a second, empty one).
 
 The test needs Debian's Chromium (``apt-get install chromium``), driven by the PyPI ``playwright``
 package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_BROWSER=1`` is set
@@ -59,12 +65,91 @@ BROKEN_IMAGES_JS = """async () => {
     return images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src);
 }"""
 
-# Wait until MathJax has finished typesetting (it may be absent on pages without math).
-MATHJAX_DONE_JS = """async () => {
-    if (!window.MathJax || !MathJax.startup || !MathJax.startup.promise) { return false; }
-    await MathJax.startup.promise;
-    return true;
+# Every formula of the page (not a sample): those without typeset output, those showing a TeX
+# error, numbered equations without a visible number, and equation links without a target.
+FORMULAS_JS = """async () => {
+    await document.fonts.ready;
+    const formulas = Array.from(document.querySelectorAll('.math'));
+    const text = el => el.textContent.trim().slice(0, 80);
+    const mathjaxFaces = Array.from(document.fonts).filter(f => f.family.startsWith('MJX'));
+    return {
+        count: formulas.length,
+        untypeset: formulas.filter(el => !el.querySelector(':scope > mjx-container')).map(text),
+        errors: Array.from(document.querySelectorAll('.math mjx-merror, .math .math-error')).map(text),
+        unnumbered: Array.from(document.querySelectorAll('div.math[id^="equation-"]'))
+            .filter(el => !/^\\([0-9.]+\\)/.test((el.querySelector('.eqno') || {}).textContent || '')
+                          || el.querySelector('.eqno').getBoundingClientRect().width === 0)
+            .map(el => el.id),
+        dangling: Array.from(document.querySelectorAll('a[href^="#equation-"]'))
+            .filter(a => !document.getElementById(decodeURIComponent(a.hash.slice(1))))
+            .map(a => a.getAttribute('href')),
+        fontsFailed: mathjaxFaces.filter(f => f.status === 'error').map(f => f.family),
+        fontsLoaded: mathjaxFaces.filter(f => f.status === 'loaded').length,
+    };
 }"""
+
+
+PHONE = {"width": 390, "height": 844}
+
+# The site lets the browser skip drawing sections far from the screen (content-visibility); the
+# checks look at every section, so they draw them all.
+DRAW_EVERYTHING_CSS = "* { content-visibility: visible !important; }"
+
+# What does not fit a phone's screen: the outermost elements of the page that reach past the
+# right edge of the screen without a box around them that scrolls sideways; and equation numbers
+# that overlap their equation's box.
+PHONE_LAYOUT_JS = """() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    if (document.documentElement.scrollWidth > width + 1) {
+        problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px wide`);
+    }
+    const scrolls = el => /auto|scroll/.test(getComputedStyle(el).overflowX)
+        && el.getBoundingClientRect().right <= width + 1;
+    const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/ +/).join('.') : '');
+    const hidden = el => {  // off-canvas sidebars are hidden, whatever their children say
+        for (let box = el; box && box !== document.body; box = box.parentElement) {
+            if (getComputedStyle(box).visibility === 'hidden') { return true; }
+        }
+        return false;
+    };
+    const offenders = new Set();
+    for (const el of document.querySelectorAll('.bd-main *')) {
+        if (el.closest('mjx-assistive-mml') || hidden(el)) { continue; }
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0 || r.right <= width + 1) { continue; }
+        let box = el.parentElement, contained = false;
+        while (box && box !== document.body) {
+            if (scrolls(box)) { contained = true; break; }
+            box = box.parentElement;
+        }
+        if (contained) { continue; }
+        let outer = el.parentElement, reported = false;
+        while (outer) { if (offenders.has(outer)) { reported = true; break; } outer = outer.parentElement; }
+        if (!reported) {
+            offenders.add(el);
+            problems.push(`${name(el).slice(0, 80)} reaches ${Math.round(r.right)} px: `
+                          + JSON.stringify(el.textContent.trim().slice(0, 60)));
+        }
+    }
+    for (const math of document.querySelectorAll('div.math')) {
+        const number = math.querySelector(':scope > .eqno');
+        const formula = math.querySelector(':scope > mjx-container');
+        if (!number || !formula) { continue; }
+        const a = number.getBoundingClientRect(), b = formula.getBoundingClientRect();
+        if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) {
+            problems.push(`equation number ${number.textContent.trim()} overlaps its equation`);
+        }
+    }
+    return problems;
+}"""
+
+# Search fields a reader can see.
+VISIBLE_SEARCH_FIELDS_JS = """() => Array.from(document.querySelectorAll(
+        '.search-button-field, form.bd-search input, input[type=search]'))
+    .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0
+                    && getComputedStyle(el).visibility !== 'hidden'; }).length"""
 
 
 def _unavailable(reason: str) -> None:
@@ -161,13 +246,21 @@ def check_page(browser: object, url: str) -> list[str]:
         lambda route: route.abort(),
     )
     page.goto(url, wait_until="load")
+    page.add_style_tag(content=DRAW_EVERYTHING_CSS)
 
-    has_math = page.locator(".math").count() > 0
-    if has_math:
-        if not page.evaluate(MATHJAX_DONE_JS):
-            problems.append("the page has math but MathJax did not load")
-        elif page.locator("mjx-container").count() == 0:
-            problems.append("the page has math but MathJax typeset nothing")
+    math = page.evaluate(FORMULAS_JS)
+    for formula in math["untypeset"]:
+        problems.append(f"formula not typeset: {formula!r}")
+    for formula in math["errors"]:
+        problems.append(f"TeX error shown: {formula!r}")
+    for label in math["unnumbered"]:
+        problems.append(f"numbered equation without a visible number: {label}")
+    for href in math["dangling"]:
+        problems.append(f"link to a missing equation: {href}")
+    for family in math["fontsFailed"]:
+        problems.append(f"math font did not load: {family}")
+    if math["count"] and not math["fontsLoaded"]:
+        problems.append("the page has math but no math font loaded")
     prose = page.evaluate(VISIBLE_PROSE_JS)
     for raw in ("\\(", "\\[", "$$"):
         if raw in prose:
@@ -201,14 +294,64 @@ def test_every_page_reads_offline(server: str, browser: object) -> None:
     assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
 
 
-def test_math_pages_are_typeset(server: str, browser: object) -> None:
-    """The preface has display math: it must come out as MathJax output, not as TeX source."""
+def phone_layout_problems(browser: object, url: str) -> list[str]:
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.add_style_tag(content=DRAW_EVERYTHING_CSS)
+    page.evaluate("document.fonts.ready.then(() => true)")
+    problems = page.evaluate(PHONE_LAYOUT_JS)
+    context.close()
+    return problems
+
+
+def test_every_page_fits_a_phone(server: str, browser: object) -> None:
+    report = {}
+    for path in _pages():
+        if redirect_target(path) is None:
+            relative = path.relative_to(SITE).as_posix()
+            problems = phone_layout_problems(browser, f"{server}/{relative}")
+            if problems:
+                report[relative] = problems
+    assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
+
+
+def test_the_phone_check_finds_what_does_not_fit(browser: object, tmp_path: Path) -> None:
+    (tmp_path / "wide.html").write_text(
+        '<html><body><div class="bd-main"><p style="width:600px">a wide paragraph</p>'
+        '<div style="overflow-x:auto"><pre style="width:900px">wide code that scrolls</pre></div>'
+        '<div class="math" style="display:flex"><span class="eqno" style="position:absolute;left:0">'
+        '(1.1)</span><mjx-container style="display:block;width:300px">x</mjx-container></div>'
+        '</div></body></html>'
+    )
+    with serve(tmp_path) as url:
+        problems = phone_layout_problems(browser, f"{url}/wide.html")
+    assert any("a wide paragraph" in p for p in problems), problems
+    assert not any("wide code" in p for p in problems), problems
+    assert any("(1.1) overlaps" in p for p in problems), problems
+
+
+def test_one_search_field_on_a_wide_screen(server: str, browser: object) -> None:
     _pages()
-    context = browser.new_context()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/chapters/preface.html", wait_until="load")
-    assert page.evaluate(MATHJAX_DONE_JS), "MathJax did not load on the preface"
-    assert page.locator("mjx-container").count() >= 2
+    assert page.evaluate(VISIBLE_SEARCH_FIELDS_JS) == 1
+    context.close()
+
+
+def test_math_is_typeset_without_scripts(server: str, browser: object) -> None:
+    """The recursion chapter's formulas are on the page as built: no script, no MathJax in the browser."""
+    _pages()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/chapters/05_recursion.html", wait_until="load")
+    assert page.locator("div.math > mjx-container[display=true]").count() >= 10
+    assert page.locator("span.math > mjx-container").count() >= 100
+    assert page.locator("div.math span.eqno").count() >= 3
+    assert page.locator("script[src*=mathjax], script[src*=MathJax]").count() == 0
+    assert page.locator("mjx-assistive-mml math").count() == page.locator("mjx-container").count(), \
+        "every formula carries its MathML for screen readers"
     context.close()
 
 
@@ -223,5 +366,52 @@ def test_the_check_fails_for_mathjax_from_a_cdn(browser: object, tmp_path: Path)
     with serve(tmp_path) as url:
         problems = check_page(browser, f"{url}/cdn.html")
     assert any("non-local host" in p for p in problems), problems
-    assert any("MathJax did not load" in p for p in problems), problems
+    assert any("formula not typeset" in p for p in problems), problems
     assert any("raw" in p for p in problems), problems
+
+
+def test_the_check_finds_tex_errors_and_missing_numbers(browser: object, tmp_path: Path) -> None:
+    """A TeX error on the page, an equation without its number and a dangling link are reported."""
+    (tmp_path / "bad.html").write_text(
+        '<html><body><main><p><span class="math"><mjx-container><mjx-merror>\\foo</mjx-merror>'
+        '</mjx-container></span></p><div class="math" id="equation-x"><mjx-container>x'
+        '</mjx-container></div><a href="#equation-y">(1.1)</a></main></body></html>'
+    )
+    with serve(tmp_path) as url:
+        problems = check_page(browser, f"{url}/bad.html")
+    assert any("TeX error" in p for p in problems), problems
+    assert any("without a visible number: equation-x" in p for p in problems), problems
+    assert any("missing equation: #equation-y" in p for p in problems), problems
+
+
+def test_site_benchmark_runs_on_one_page() -> None:
+    """``benchmarks/bench_site.py`` (run by hand) keeps working: one page, one round, no throttle."""
+    import subprocess
+    import sys
+
+    _pages()
+    _chromium()
+    command = [sys.executable, str(ROOT / "benchmarks" / "bench_site.py"), "--site", str(SITE),
+               "--pages", "chapters/preface.html", "--rounds", "1", "--throttle", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("preface.html"))
+    formulas, raw, packed, ready, first, adds, jump, loaded = row.split()[1:]
+    assert int(formulas) > 0 and float(raw) > float(packed) > 0
+    assert float(first) > 0 and float(ready) > 0
+
+
+def test_site_benchmark_removes_the_math_for_its_baseline() -> None:
+    """The benchmark's page 'without math' has no typeset formula and loads no math asset."""
+    import importlib.util
+    import re as regex
+
+    _pages()
+    spec = importlib.util.spec_from_file_location("bench_site", ROOT / "benchmarks" / "bench_site.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    page = (SITE / "chapters" / "05_recursion.html").read_text()
+    stripped = bench.without_math(page, regex.compile(r"/(mathjax|katex)[^/]*/|tex-[a-z-]+\.js"))
+    assert "<mjx-container" in page and "mjx-container" not in stripped
+    assert "mathjax-chtml/" in page and "mathjax-chtml/" not in stripped
+    assert "<h1>" in stripped or "<h1" in stripped

@@ -46,7 +46,7 @@ def _check_square(X: Any, m: int, name: str, meaning: str):
 
 
 def normalize_adjacency_backward(A: Any, G: Any, *, A_hat: Any = None) -> Any:
-    """``∂L/∂A`` for ``L = ℓ(Â)`` with ``Â = D̃^{-1/2}(A + I)D̃^{-1/2}``, given ``G = ∂ℓ/∂Â``.
+    """``∂L/∂A`` for a loss ``L`` computed from ``Â = D̃^{-1/2}(A + I)D̃^{-1/2}``, given ``G = ∂L/∂Â``.
 
     The degrees are the row sums ``d = (A + I) 1``, as in
     :func:`gcnlib.normalize_adjacency <gcnlib.graphs.normalize_adjacency>`; ``A`` need not be

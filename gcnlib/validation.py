@@ -11,14 +11,19 @@ The checks are cheap: a float64/float32 NumPy array that is already 2-D costs on
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
+
+Matrix = Union[ArrayLike, sp.spmatrix]  # noqa: UP007
+"""A dense matrix (anything ``numpy.asarray`` turns into a 2-D array) or a scipy.sparse one."""
 
 __all__ = [
     "as_matrix",
     "as_adjacency",
+    "as_vector",
     "as_generator",
     "as_selection",
     "float_dtype",
@@ -136,6 +141,40 @@ def _as_sparse(X: Any, name: str, dtype: np.dtype | None):
         X.sum_duplicates()
     _check_finite(X.data, name, X)
     return X
+
+
+
+def as_vector(x: Any, name: str, length: int, *, dtype: np.dtype | None = None) -> np.ndarray:
+    """Return ``x`` as a checked 1-D float vector of the given length (a bias ``b^t``).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 1-D of length ``length`` (the message gives both), or holds NaN or
+        infinity.
+    TypeError
+        For non-numeric or complex input, or a sparse matrix.
+    """
+    if sp.issparse(x):
+        raise TypeError(f"{name}: expected a 1-D vector of length {length}, got a scipy.sparse matrix")
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: not a vector ({err})") from None
+    if x.dtype == object:
+        raise TypeError(f"{name}: expected real numbers, got objects")
+    target = _check_dtype(x.dtype, name)  # refuses complex numbers and non-numbers
+    if dtype is not None:
+        target = np.dtype(dtype)
+    if x.shape != (length,):
+        raise ValueError(
+            f"{name} has shape {x.shape} but must be a 1-D vector of length {length} (one entry per "
+            f"column of Z)"
+        )
+    x = x.astype(target, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} (length {length}) contains NaN or infinity")
+    return x
 
 
 def as_adjacency(A: Any, *, dtype: np.dtype | None = None):

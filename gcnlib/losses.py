@@ -4,7 +4,7 @@
 * :func:`softmax_cross_entropy`: node classification. Row i of ``Z`` holds the scores of
   node i for the n classes; ``softmax`` turns them into probabilities ``P`` and the loss is
   the mean of ``−log P_{i, y_i}`` over the labelled nodes S (the *mask*: in the
-  semi-supervised setting of Kipf and Welling {cite:p}`kipf2017` only a few nodes carry a
+  semi-supervised setting of Kipf and Welling (2017) only a few nodes carry a
   label). Its gradient is ``e^T = (P − Y)/|S|`` on the rows in S and 0 on the others,
   where Y is the one-hot matrix of the labels.
 

@@ -177,7 +177,7 @@ def as_vector(x: Any, name: str, length: int, *, dtype: np.dtype | None = None) 
     return x
 
 
-def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
+def as_adjacency(A: Any, *, dtype: np.dtype | None = None, name: str = "A"):
     """Return the adjacency ``A`` (m×m, dense or scipy.sparse) checked, sparse kept sparse.
 
     Raises
@@ -186,9 +186,9 @@ def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
         If ``A`` is not square (the message gives its shape), or for any error of
         :func:`as_matrix`.
     """
-    A = as_matrix(A, "A", dtype=dtype, sparse_ok=True)
+    A = as_matrix(A, name, dtype=dtype, sparse_ok=True)
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"A: the adjacency must be square (m×m), got shape {_shape(A)}")
+        raise ValueError(f"{name}: the adjacency must be square (m×m), got shape {_shape(A)}")
     return A
 
 

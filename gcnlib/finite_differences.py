@@ -1,18 +1,23 @@
-"""Checking gradients against the definition of the derivative: finite differences.
+r"""Checking gradients against the definition of the derivative: finite differences.
 
 :func:`check_gradients` checks every gradient of a whole network in one call; the three
 functions below it check the gradient of any scalar function of one matrix.
 
-For a scalar function f of a matrix X, the gradient G = df/dX is the matrix with
-``f(X + εV) ≈ f(X) + ε G:V`` for every direction V (``G:V = Σ_ij G_ij V_ij``, the
-Frobenius product). Central differences estimate it with an error of order ε²::
+For a scalar function :math:`f` of a matrix :math:`X`, the gradient :math:`G = df/dX` is
+the matrix with :math:`f(X + \varepsilon V) \approx f(X) + \varepsilon\, G:V` for every
+direction :math:`V` (:math:`G:V = \sum_{ij} G_{ij} V_{ij}`, the Frobenius product). Central
+differences estimate it with an error of order :math:`\varepsilon^2`,
 
-    G_ij ≈ (f(X + ε E_ij) − f(X − ε E_ij)) / 2ε
+.. math::
 
-one pair of evaluations per entry (so only for small X), while the directional check
-tests the whole gradient at once along one random V::
+    G_{ij} \approx \frac{f(X + \varepsilon E_{ij}) - f(X - \varepsilon E_{ij})}{2\varepsilon},
 
-    (f(X + εV) − f(X − εV)) / 2ε  ≈  G:V
+one pair of evaluations per entry (so only for small :math:`X`), while the directional
+check tests the whole gradient at once along one random :math:`V`:
+
+.. math::
+
+    \frac{f(X + \varepsilon V) - f(X - \varepsilon V)}{2\varepsilon} \approx G:V.
 
 A sparse X (scipy.sparse) is perturbed on its stored entries only, which is the gradient
 with respect to the edge weights that gcnlib returns for a sparse A.
@@ -79,8 +84,16 @@ def check_gradients(
 
     Parameters
     ----------
-    A, H0, weights, sigma, biases, masks
-        The network, exactly as for :func:`gcnlib.forward <gcnlib.recursion.forward>`.
+    A : array_like or scipy.sparse matrix, m×m
+        The adjacency.
+    H0 : array_like or scipy.sparse matrix, m×o_1
+        The node features.
+    weights : list of array_like
+        ``[W^1, ..., W^T]``, W^t of shape o_t×n_t.
+    sigma : str, Activation or a list of T of them
+        The activation of every layer, or of each.
+    biases, masks : list, optional
+        As for :func:`gcnlib.forward <gcnlib.recursion.forward>`.
     loss : callable, optional
         ``loss(Z^T) -> (L, e^T)``, e.g. ``lambda Z: gcnlib.softmax_cross_entropy(Z, labels)``.
         By default ``L = ½‖Z^T‖²_F`` (so ``e^T = Z^T``).
@@ -280,10 +293,25 @@ def _norm(X: Any) -> float:
     return float(np.linalg.norm(np.asarray(X, dtype=np.float64)))
 
 
-def relative_error(a: Any, b: Any) -> float:
-    """``‖a − b‖ / max(‖a‖, ‖b‖, tiny)`` (Frobenius norms): 0 for equal inputs, ≤ 2 always.
+def relative_error(a: ArrayLike | sp.spmatrix, b: ArrayLike | sp.spmatrix) -> float:
+    r"""The relative distance :math:`\lVert a - b\rVert / \max(\lVert a\rVert, \lVert b\rVert)` of two arrays (Frobenius norms).
 
-    Works for scalars, dense arrays and scipy.sparse matrices (compared entry by entry).
+    0 for equal inputs (also two zeros), at most 2 always; about 1e-8 or less when a
+    gradient agrees with its finite-difference estimate.
+
+    Parameters
+    ----------
+    a, b : float, array_like or scipy.sparse matrix
+        Of the same shape; sparse and dense are compared entry by entry.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ (the message gives both).
     """
     _same_shape("a", a, "b", b)
     if sp.issparse(a) or sp.issparse(b):

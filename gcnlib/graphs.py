@@ -1,10 +1,12 @@
-"""Graphs: the renormalised adjacency, graphs in a batch, Zachary's karate club, random graphs.
+r"""Graphs: the renormalised adjacency, graphs in a batch, Zachary's karate club, random graphs.
 
 A graph convolution mixes each node's features with its neighbours' through the
 m×m matrix ``A`` in ``Z = A H W``. Kipf and Welling (2017) do not use the raw
 0/1 adjacency but a *renormalised* one,
 
-    Â = D̃^{-1/2} (A + I) D̃^{-1/2},    D̃_ii = Σ_j (A + I)_ij,
+.. math::
+
+    \hat A = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}, \qquad \tilde D_{ii} = \textstyle\sum_j (A + I)_{ij},
 
 so that every node also keeps its own features (the ``+ I``) and repeated layers neither
 blow up nor shrink the features (the scaling by degrees).
@@ -32,7 +34,10 @@ SELF_LOOPS: dict[str, str] = {
     "add": "A + I: a self-loop of weight 1 added to every node (an existing one grows by 1)",
     "none": "A as it is",
 }
-"""The choices of ``normalize_adjacency(A, self_loops=...)`` and the matrix Ã each one normalises."""
+"""The choices of ``normalize_adjacency(A, self_loops=...)`` and the matrix Ã each one normalises.
+
+:meta hide-value:
+"""
 
 
 def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...], self_loops: str) -> np.ndarray:
@@ -48,7 +53,7 @@ def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...], self_loops: str
 
 
 def normalize_adjacency(A: Matrix, self_loops: str = "missing") -> Any:
-    """The renormalised adjacency ``Â = D̃^{-1/2} Ã D̃^{-1/2}`` of Kipf & Welling (2017).
+    r"""The renormalised adjacency :math:`\hat A = \tilde D^{-1/2} \tilde A \tilde D^{-1/2}` of Kipf & Welling (2017).
 
     ``Ã`` is ``A`` with self-loops, ``D̃`` the diagonal matrix of its row sums,
     ``D̃_ii = Σ_j Ã_ij``. Kipf & Welling take ``Ã = A + I`` for a graph without

@@ -1,26 +1,32 @@
-"""The forward and backward recursion of a graph convolutional network, in matrix form.
+r"""The forward and backward recursion of a graph convolutional network, in matrix form.
 
-Forward, for t = 1..T (``M^t`` an optional dropout mask, all ones if absent; ``b^t`` an
-optional bias, zero if absent; ``σ_t`` the activation of layer t)::
+Forward, for :math:`t = 1, \dots, T`, with :math:`M^t` an optional dropout mask (all ones
+if absent), :math:`b^t` an optional bias (zero if absent) and :math:`\sigma_t` the
+activation of layer :math:`t`:
 
-    Z^t = A (H^{t-1} ⊙ M^t) W^t + 1 (b^t)ᵀ,        H^t = σ_t(Z^t)
+.. math::
 
-Backward, with ``e^t = ∂L/∂Z^t`` and ``e^T`` given by the loss::
+   Z^t = A\,(H^{t-1} \odot M^t)\,W^t + \mathbf{1}\,(b^t)^\top, \qquad H^t = \sigma_t(Z^t).
 
-    e^{t-1}  = ((Aᵀ e^t (W^t)ᵀ) ⊙ M^t) ⊙ σ'_{t-1}(Z^{t-1})
-    ∂L/∂W^t  = (A H̃^{t-1})ᵀ e^t                  where H̃^{t-1} = H^{t-1} ⊙ M^t
-    ∂L/∂b^t  = 1ᵀ e^t                            (the column sums of e^t)
-    ∂L/∂A    = Σ_t e^t (H̃^{t-1} W^t)ᵀ
-    ∂L/∂H^0  = (Aᵀ e^1 (W^1)ᵀ) ⊙ M^1
+Backward, with :math:`e^t = \partial L/\partial Z^t` and :math:`e^T` given by the loss, and
+:math:`\tilde H^{t-1} = H^{t-1} \odot M^t` the input of layer :math:`t`:
+
+.. math::
+
+   e^{t-1} &= \bigl((A^\top e^t (W^t)^\top) \odot M^t\bigr) \odot \sigma_{t-1}'(Z^{t-1}), \\
+   \partial L/\partial W^t &= (A \tilde H^{t-1})^\top e^t, \qquad
+   \partial L/\partial b^t = \mathbf{1}^\top e^t \quad\text{(the column sums of } e^t\text{)}, \\
+   \partial L/\partial A &= \textstyle\sum_t e^t\,(\tilde H^{t-1} W^t)^\top, \qquad
+   \partial L/\partial H^0 = (A^\top e^1 (W^1)^\top) \odot M^1.
 
 Shapes: ``A`` m×m, ``H^{t-1}`` m×o_t, ``W^t`` o_t×n_t, ``b^t`` of length n_t, ``Z^t``, ``H^t``
 and ``e^t`` m×n_t (so o_{t+1} = n_t). Without masks and biases these are the formulas
 of the chapter "The recursion".
 
-:func:`backward` runs the recursion one layer at a time; :func:`_layer_gradients` holds the
-two products of a layer, ``∂L/∂W^t`` and ``Aᵀ e^t (W^t)ᵀ``, each on a line of its own.
-Only matrix products and element-wise operations appear, and each product is taken in the
-cheaper of its two orders:
+:func:`backward` runs the recursion one layer at a time and writes each formula above on
+a line of its own; ``_layer_gradients`` holds the two products of a layer,
+``∂L/∂W^t`` and ``Aᵀ e^t (W^t)ᵀ``. Only matrix products and element-wise operations
+appear, and each product is taken in the cheaper of its two orders:
 
 * forward: ``A (H̃ W)`` when n_t ≤ o_t, else ``(A H̃) W``;
 * backward: ``P = Aᵀ e^t`` serves both ``∂L/∂W^t = H̃ᵀ P`` and ``P (W^t)ᵀ``; after a
@@ -260,7 +266,7 @@ def forward(
     masks: Sequence[ArrayLike | None] | None = None,
     biases: Sequence[ArrayLike | None] | None = None,
 ) -> Trace:
-    """Run the forward recursion ``Z^t = A (H^{t-1} ⊙ M^t) W^t + 1 (b^t)ᵀ``, ``H^t = σ_t(Z^t)``.
+    r"""Run the forward recursion :math:`Z^t = A (H^{t-1} \odot M^t) W^t + \mathbf{1} (b^t)^\top`, :math:`H^t = \sigma_t(Z^t)`.
 
     Parameters
     ----------
@@ -365,7 +371,7 @@ def _check_unchanged(trace: Trace) -> None:
 
 
 def backward(trace: Trace, e_T: ArrayLike, *, wrt: str | Iterable[str] | None = None) -> Gradients:
-    """Run the backward recursion from ``e^T = ∂L/∂Z^T``.
+    r"""Run the backward recursion from :math:`e^T = \partial L / \partial Z^T`.
 
     Parameters
     ----------

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, recursion
 from .activations import Activation
@@ -39,7 +38,7 @@ from .validation import Matrix, as_adjacency, as_generator, as_matrix, as_select
 __all__ = ["glorot_uniform", "dropout_mask", "sparse_dropout", "Adam", "SGD", "OPTIMIZERS", "History", "train"]
 
 
-def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype=np.float64) -> np.ndarray:
+def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype: DTypeLike = "float64") -> np.ndarray:
     """Weights drawn uniformly from ``[-r, r]`` with ``r = sqrt(6 / (o + n))`` (Glorot & Bengio, 2010).
 
     The bound keeps the variance of the signal roughly the same from layer to layer.
@@ -63,7 +62,7 @@ def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype
     return as_generator(rng).uniform(-r, r, size=(o, n)).astype(dtype, copy=False)
 
 
-def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | int, dtype=np.float64) -> np.ndarray:
+def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | int, dtype: DTypeLike = "float64") -> np.ndarray:
     """A dropout mask ``M``: each entry is 0 with probability ``p``, else ``1/(1-p)``.
 
     Multiplying ``H ⊙ M`` drops a fraction ``p`` of the entries of ``H`` and scales the rest so
@@ -272,10 +271,12 @@ class SGD:
 
 
 OPTIMIZERS: dict[str, type] = {"adam": Adam, "sgd": SGD}
-"""The optimisers :func:`train` knows by name."""
+"""The optimisers :func:`train` knows by name: ``"adam"`` (:class:`Adam`) and ``"sgd"`` (:class:`SGD`).
+
+:meta hide-value:
+"""
 
 
-@dataclass(repr=False)
 class History:
     """What :func:`train` records, one entry per epoch, and the weights it ends with.
 
@@ -300,29 +301,31 @@ class History:
         loss, whose weights ``weights`` holds.
     """
 
-    loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
-    val_accuracy: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    weights: list[np.ndarray] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    biases: list | None = None
-    best_epoch: int | None = None
+    def __init__(self) -> None:
+        self.loss: list[float] = []
+        self.train_accuracy: list[float] = []
+        self.val_accuracy: list[float] = []
+        self.test_accuracy: list[float] = []
+        self.val_loss: list[float] = []
+        self.weights: list[np.ndarray] = []
+        self.biases: list | None = None
+        self.best_epoch: int | None = None
 
     def __repr__(self) -> str:
         if not self.loss:
             return "History(0 epochs)"
         widths = "→".join(str(n) for n in [self.weights[0].shape[0], *(W.shape[1] for W in self.weights)])
-        final = ", ".join(
-            f"{name} {values[-1]:.3f}"
+        kept = -1 if self.best_epoch is None else self.best_epoch  # the epoch whose weights are kept
+        accuracies = ", ".join(
+            f"{name} {values[kept]:.3f}"
             for name, values in (("train", self.train_accuracy), ("val", self.val_accuracy),
                                  ("test", self.test_accuracy))
-            if not math.isnan(values[-1])
+            if not math.isnan(values[kept])
         )  # fmt: skip
-        best = "" if self.best_epoch is None else f"; weights of the best epoch, {self.best_epoch}"
+        when = "the last epoch" if self.best_epoch is None else f"the best epoch, {self.best_epoch}, whose weights are kept"
         return (
-            f"History({len(self.loss)} epochs, widths {widths}: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}, "
-            f"accuracy at the last epoch: {final or 'no split'}{best})"
+            f"History({len(self.loss)} epochs, widths {widths}: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}; "
+            f"accuracy at {when}: {accuracies or 'no split'})"
         )
 
 
@@ -463,7 +466,8 @@ def train(
         "val": _node_mask(idx_val, m, "idx_val"),
         "test": _node_mask(idx_test, m, "idx_test"),
     }
-    history = History(weights=weights, biases=biases)
+    history = History()
+    history.weights, history.biases = weights, biases
     best = (math.inf, None, None)  # the lowest validation loss, its epoch, its parameters
 
     for epoch in range(epochs):

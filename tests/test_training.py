@@ -411,7 +411,7 @@ def test_restore_best_returns_the_weights_of_the_lowest_validation_loss(club):
     assert history.best_epoch == best and 0 < best < 59  # a learning rate this large overshoots
     for W, W_best in zip(history.weights, seen[best]):
         np.testing.assert_array_equal(W, W_best)
-    assert f"best epoch, {best}" in repr(history)
+    assert f"best epoch, {best}, whose weights are kept: train " in repr(history)
     with pytest.raises(ValueError, match="restore_best watches the validation loss: give idx_val"):
         gcnlib.train(A_hat, X, k.labels, [0, 33], restore_best=True)
 
@@ -421,4 +421,5 @@ def test_history_repr_is_one_short_line(club):
     history = gcnlib.train(A_hat, X, k.labels, [0, 33], idx_test=np.arange(34), epochs=5)
     text = repr(history)
     assert len(text) < 160 and "\n" not in text, text
-    assert text.startswith("History(5 epochs, widths 34→16→2: loss ") and "test " in text and "val" not in text
+    assert text.startswith("History(5 epochs, widths 34→16→2: loss ") and "at the last epoch: train" in text
+    assert "test " in text and "val" not in text

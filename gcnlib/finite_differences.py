@@ -115,7 +115,8 @@ def check_gradients(
         The relative error ``‖G − G_fd‖ / max(‖G‖, ‖G_fd‖)`` of each gradient, keyed
         ``"W^1", ..., "W^T"``, ``"b^t"`` for the layers with a bias, ``"A"``, ``"H0"``.
         With a correct backward pass and smooth activations, each is about 1e-8 or less;
-        relu's kink at 0 can spoil an estimate whose step crosses it.
+        an estimate whose step crosses 0 in a relu layer (a kink) or an elu layer (a jump in
+        the curvature) can be far less accurate.
 
     Examples
     --------

@@ -117,7 +117,7 @@ def test_directional_check_is_reproducible_by_default():
 
 # --- check_gradients: the whole network ------------------------------------------------
 
-SMOOTH = ["identity", "sigmoid", "tanh", "softplus", "elu", "gelu"]
+SMOOTH = ["identity", "sigmoid", "tanh", "softplus", "gelu"]  # (elu's curvature jumps at 0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -135,17 +135,19 @@ def test_check_gradients_passes_every_gradient_of_a_right_network(seed, m, width
                                                                   with_biases, with_masks):
     rng = np.random.default_rng(seed)
     T = len(widths) - 1
-    A = rng.normal(size=(m, m)) * (rng.random((m, m)) < 0.6)
+    # entries of size 0.2 to 1 (or 0): a gradient far smaller than the loss drowns in the round-off of
+    # the central differences, |L|·1e-16/ε, a property of the estimate rather than of backward
+    A = rng.uniform(0.2, 1, size=(m, m)) * rng.choice([-1, 1], size=(m, m)) * (rng.random((m, m)) < 0.6)
     A = sp.csr_matrix(A) if sparse_A else A
     H0 = rng.normal(size=(m, widths[0]))
-    Ws = [rng.normal(size=(o, n)) for o, n in zip(widths, widths[1:])]
+    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths, widths[1:])]
     if float32:  # check_gradients works in float64 whatever it is given
         A, H0, Ws = A.astype(np.float32), H0.astype(np.float32), [W.astype(np.float32) for W in Ws]
-    biases = [rng.normal(size=n) for n in widths[1:]] if with_biases else None
+    biases = [rng.normal(size=n) / 2 for n in widths[1:]] if with_biases else None
     masks = [2.0 * (rng.random((m, o)) < 0.7) for o in widths[:-1]] if with_masks else None
-    labels = rng.integers(0, widths[-1], size=m)
-    errors = gcnlib.check_gradients(A, H0, Ws, sigma=names[:T], biases=biases, masks=masks,
-                                    loss=lambda Z: gcnlib.softmax_cross_entropy(Z, labels))
+    Y = rng.normal(size=(m, widths[-1]))  # (a squared error: a saturated softmax would leave the
+    errors = gcnlib.check_gradients(A, H0, Ws, sigma=names[:T], biases=biases, masks=masks,  # estimate
+                                    loss=lambda Z: gcnlib.squared_error(Z, Y))  # mostly round-off)
     expected = [f"W^{t}" for t in range(1, T + 1)] + [f"b^{t}" for t in range(1, T + 1) if with_biases]
     assert list(errors) == expected + ["A", "H0"]
     assert max(errors.values()) < 1e-5, errors

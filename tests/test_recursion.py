@@ -99,11 +99,13 @@ def gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases=None):
     return trace, gcnlib.backward(trace, trace.Z[-1] - Y)
 
 
-KINKED = ("relu", "leaky_relu")
+# relu and leaky_relu have a kink at 0; elu's slope is continuous there but its curvature
+# jumps, which makes a central difference whose step crosses 0 accurate to O(ε) only.
+KINKED = ("relu", "leaky_relu", "elu")
 
 
 def away_from_kinks(trace, margin=1e-3):
-    """Finite differences need every pre-activation of a relu layer away from the kink at 0.
+    """Finite differences need every pre-activation of a relu (or elu) layer away from 0.
 
     Smooth activations have no kink: their examples are all kept, exact zeros included
     (those come from sparse rows and dropped inputs, where sparse bugs would hide).

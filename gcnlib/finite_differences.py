@@ -210,7 +210,7 @@ def _value(f: Callable[[Any], float], X: Any) -> float:
     return float(np.asarray(L).reshape(()))  # a 1×1 array (such as xᵀ A x) counts as a scalar
 
 
-def numerical_gradient(f: Callable[[Any], float], X: Any, eps: float = 1e-6):
+def numerical_gradient(f: Callable[[Any], float], X: Matrix, eps: float = 1e-6) -> Any:
     """Central finite differences of a scalar function f at the matrix X.
 
     Parameters
@@ -246,8 +246,8 @@ def numerical_gradient(f: Callable[[Any], float], X: Any, eps: float = 1e-6):
 
 def directional_check(
     f: Callable[[Any], float],
-    X: Any,
-    G: Any,
+    X: Matrix,
+    G: Matrix,
     rng: np.random.Generator | int | None = None,
     eps: float = 1e-6,
 ) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .validation import as_matrix, as_selection
 
@@ -56,7 +57,7 @@ def _labels(labels: Any, Z: np.ndarray, selected: np.ndarray) -> np.ndarray:
 # --- the losses ----------------------------------------------------------------------
 
 
-def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
+def squared_error(Z: ArrayLike, Y: ArrayLike) -> tuple[float, np.ndarray]:
     r"""The loss :math:`L = \tfrac12 \lVert Z - Y \rVert_F^2` and its gradient :math:`e^T = \partial L/\partial Z = Z - Y`.
 
     Parameters
@@ -90,7 +91,7 @@ def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
     return 0.5 * float(np.sum(np.square(e_T))), e_T
 
 
-def softmax(Z: Any) -> np.ndarray:
+def softmax(Z: ArrayLike) -> np.ndarray:
     """Row-wise softmax ``P_ij = exp(Z_ij) / Σ_k exp(Z_ik)``, computed stably.
 
     Subtracting each row's maximum first changes nothing mathematically and keeps every
@@ -116,7 +117,7 @@ def _log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
-def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> tuple[float, np.ndarray]:
     r"""Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
 
     With :math:`P = \operatorname{softmax}(Z)` row by row, :math:`S` the selected rows,
@@ -172,7 +173,7 @@ def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float,
     return L, e_T
 
 
-def accuracy(Z: Any, labels: Any, mask: Any = None) -> float:
+def accuracy(Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Fraction of the selected rows whose largest score is at the true label.
 
     Parameters

@@ -91,7 +91,7 @@ def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | in
     return M
 
 
-def sparse_dropout(X: Any, p: float, rng: np.random.Generator | int) -> Any:
+def sparse_dropout(X: sp.spmatrix | sp.sparray, p: float, rng: np.random.Generator | int) -> Any:
     """Dropout on the stored entries of a sparse matrix: ``X ⊙ M`` without forming ``M``.
 
     Only the non-zeros of ``X`` can change, so the mask is drawn for them alone; this is

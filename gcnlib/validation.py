@@ -233,20 +233,26 @@ def _fingerprint_weights(n: int, dtype: np.dtype) -> np.ndarray:
 
 
 def fingerprint(X: Any) -> tuple:
-    """A checksum of the matrix ``X`` (m×n): its row sums weighted by fixed distinct weights.
+    """What it takes to tell later whether the matrix ``X`` (m×n) was changed in place.
 
-    Computing it again gives an equal result if and only if (up to round-off in a row's
-    weighted sum) no number of ``X`` changed, moved within its row or changed rows. It
-    costs one pass over the stored numbers of ``X`` and no BLAS call (BLAS may round
-    differently with another number of threads), so the same matrix always gives the same
-    bytes. The shape and, for a sparse ``X``, the number of stored entries are part of it.
+    A small ``X`` (up to 4096 stored numbers) is remembered exactly: its bytes, which cost
+    less to copy than any checksum does to compute. For a larger one, its row sums
+    weighted by fixed distinct weights: computing them again gives an equal result if and
+    only if (up to round-off in a row's weighted sum) no number of ``X`` changed, moved
+    within its row or changed rows. That costs one pass over the stored numbers and no
+    BLAS call (BLAS may round differently with another number of threads), so the same
+    matrix always gives the same bytes. The shape and, for a sparse ``X``, the number of
+    stored entries are part of it.
     """
     if sp.issparse(X):
+        if X.nnz <= 4096:
+            return X.shape, X.data.tobytes(), X.indices.tobytes(), X.indptr.tobytes()
         v = _fingerprint_weights(X.shape[1], np.dtype(np.float64))
         return X.shape, X.nnz, np.asarray(X @ v).tobytes()  # scipy: one sequential pass
+    if X.size <= 4096:
+        return X.shape, X.tobytes()
     v = _fingerprint_weights(X.shape[1], X.dtype)
     return X.shape, np.einsum("ij,j->i", X, v).tobytes()  # NumPy's own loop, not BLAS
-
 
 def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     """A NumPy random generator from a generator or an integer seed.

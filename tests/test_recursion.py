@@ -464,6 +464,29 @@ def test_backward_refuses_a_trace_whose_A_H0_or_mask_changed_in_place(name, spar
         gcnlib.backward(trace, Y)
 
 
+@pytest.mark.parametrize("how", ["double", "swap", "one part in 10^12"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("name", ["A", "H0", "M^1"])
+def test_backward_refuses_changed_inputs_above_the_size_kept_exactly(name, sparse, how):
+    """Above 4096 stored numbers the fingerprint is a weighted row sum, not a copy: it still
+    catches a swap of two numbers and a change of one part in 10^12."""
+    rng = np.random.default_rng(11)
+    m = 90
+    A = rng.normal(size=(m, m))
+    H0 = rng.normal(size=(m, 60))
+    if sparse:
+        A, H0 = sp.csr_matrix(A * (rng.random((m, m)) < 0.6)), sp.csr_matrix(H0 * (rng.random((m, 60)) < 0.9))
+        assert A.nnz > 4096 and H0.nnz > 4096
+    masks = [np.tile([0.0, 2.0], (m, 30)), None]
+    Ws = [rng.normal(size=(60, 5)), rng.normal(size=(5, 2))]
+    trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
+    Y = np.ones((m, 2))
+    gcnlib.backward(trace, Y)
+    change_in_place({"A": A, "H0": H0, "M^1": masks[0]}[name], how)
+    with raises_with(ValueError, "masks[0] (M^1)" if name == "M^1" else name, "changed in place"):
+        gcnlib.backward(trace, Y)
+
+
 def raises_with(kind, *fragments):
     """pytest.raises(kind) whose message contains every fragment literally."""
     import re
@@ -498,11 +521,14 @@ def test_a_fingerprint_is_the_same_for_equal_matrices_only():
     from gcnlib.validation import fingerprint
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(50, 40))
+    X = rng.normal(size=(100, 60))  # above 4096 numbers: the weighted row sums
     assert fingerprint(X) == fingerprint(X.copy())
     assert fingerprint(np.asfortranarray(X)) == fingerprint(np.asfortranarray(X))
     assert fingerprint(X) != fingerprint(X[:, ::-1].copy()) and fingerprint(X) != fingerprint(X[::-1].copy())
-    assert fingerprint(X) != fingerprint(X.T.copy()[:40, :40]) and fingerprint(X[:40, :40]) != fingerprint(X[:40, :40].T)
+    square = X[:60, :60].copy()
+    assert fingerprint(square) != fingerprint(square.T.copy())
+    small = X[:10, :10].copy()  # 100 numbers: kept exactly
+    assert fingerprint(small) == fingerprint(small.copy()) != fingerprint(small.T.copy())
     S = sp.csr_matrix(X * (X > 0))
     assert fingerprint(S) == fingerprint(S.copy()) != fingerprint(sp.csr_matrix(S.toarray()[::-1]))
 
@@ -542,3 +568,18 @@ def test_the_trace_and_gradients_signatures_show_no_private_fields():
 
     assert not [p for p in inspect.signature(gcnlib.Trace).parameters if p.startswith("_")]
     assert list(inspect.signature(gcnlib.Gradients).parameters) == ["e", "W", "A", "H0", "b"]
+
+
+def test_every_python_example_of_the_readme_runs_as_printed():
+    """The README's examples run one after the other in one namespace, as a reader pastes them."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert len(examples) >= 2
+    namespace: dict = {}
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    assert [b.shape for b in namespace["grads"].b] == [(8,), (2,)]
+    assert list(namespace["errors"]) == ["W^1", "W^2", "A", "H0"] and max(namespace["errors"].values()) < 1e-6

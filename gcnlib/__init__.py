@@ -15,10 +15,19 @@ from .activations import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .recursion import *  # noqa: F401,F403
 from .index_notation import *  # noqa: F401,F403
-from .gradcheck import *  # noqa: F401,F403
+from .finite_differences import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .graphs import *  # noqa: F401,F403
 from .renormalization import *  # noqa: F401,F403
 from .datasets import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+
+
+def __getattr__(name: str):
+    if name == "gradcheck":  # a PyTorch habit (torch.autograd.gradcheck): say where to look
+        raise AttributeError(
+            "gcnlib has no gradcheck function: gcnlib.check_gradients(A, H0, weights, ...) checks every "
+            "gradient of a network; numerical_gradient, directional_check and relative_error check one"
+        )
+    raise AttributeError(f"module 'gcnlib' has no attribute {name!r}")

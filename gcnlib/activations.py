@@ -54,10 +54,16 @@ class Activation:
 # softplus(z) = log(1 + e^z) = logaddexp(0, z) never overflows either.
 
 LEAKY_RELU_SLOPE = 0.01
-"""The slope of ``leaky_relu`` for negative arguments: ``z`` if ``z > 0``, else ``0.01 z``."""
+r"""The slope of ``leaky_relu`` for negative arguments, 0.01.
+
+``leaky_relu`` is :math:`z` for :math:`z > 0` and :math:`0.01\,z` otherwise.
+"""
 
 ELU_ALPHA = 1.0
-"""The ``α`` of ``elu`` (Clevert et al., 2016): ``z`` if ``z > 0``, else ``α (exp(z) − 1)``."""
+r"""The :math:`\alpha` of ``elu`` (Clevert et al., 2016), 1.
+
+``elu`` is :math:`z` for :math:`z > 0` and :math:`\alpha\,(e^z - 1)` otherwise.
+"""
 
 
 def _sigmoid(Z: Array) -> Array:
@@ -127,6 +133,50 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("gelu",       _gelu,                           _gelu_slope),
     ]
 }  # fmt: skip
+r"""The built-in activations by name, each function beside its derivative.
+
+Any of these names can be given as ``sigma`` (for all layers or for one); a function of your
+own goes in as an :class:`Activation`. Below, :math:`s` is the logistic sigmoid, :math:`\Phi`
+and :math:`\varphi` are the standard normal distribution function and density, and
+:math:`h = \sigma(z)`, which ``df`` receives as ``H``.
+
+.. list-table::
+   :header-rows: 1
+
+   * - name
+     - :math:`\sigma(z)`
+     - :math:`\sigma'(z)`, as ``df`` computes it
+   * - ``identity``
+     - :math:`z`
+     - :math:`1`
+   * - ``sigmoid``
+     - :math:`s(z) = 1/(1 + e^{-z})`
+     - :math:`h\,(1 - h)`
+   * - ``tanh``
+     - :math:`\tanh z`
+     - :math:`1 - h^2`
+   * - ``relu``
+     - :math:`\max(z, 0)`
+     - :math:`1` if :math:`z > 0`, else :math:`0`
+   * - ``leaky_relu``
+     - :math:`z` if :math:`z > 0`, else :math:`0.01\,z`
+     - :math:`1` if :math:`z > 0`, else :math:`0.01`
+   * - ``softplus``
+     - :math:`\log(1 + e^z)`
+     - :math:`s(z)`
+   * - ``elu``
+     - :math:`z` if :math:`z > 0`, else :math:`\alpha\,(e^z - 1)`
+     - :math:`1` if :math:`z > 0`, else :math:`h + \alpha`
+   * - ``gelu``
+     - :math:`z\,\Phi(z)` (the exact form, not the tanh approximation)
+     - :math:`\Phi(z) + z\,\varphi(z)`
+
+:data:`LEAKY_RELU_SLOPE` (0.01) is the slope of leaky_relu and :data:`ELU_ALPHA` (1) the
+:math:`\alpha` of elu. At :math:`z = 0`, where relu and leaky_relu have a kink, the table
+takes the derivative from the left.
+
+:meta hide-value:
+"""
 
 
 def get_activation(sigma: str | Activation) -> Activation:

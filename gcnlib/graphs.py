@@ -1,10 +1,12 @@
-"""Graphs: the renormalised adjacency, Zachary's karate club, and random sparse graphs.
+r"""Graphs: the renormalised adjacency, graphs in a batch, Zachary's karate club, random graphs.
 
 A graph convolution mixes each node's features with its neighbours' through the
-m×m matrix ``A`` in ``Z = A H W``. Kipf and Welling {cite:p}`kipf2017` do not use the raw
+m×m matrix ``A`` in ``Z = A H W``. Kipf and Welling (2017) do not use the raw
 0/1 adjacency but a *renormalised* one,
 
-    Â = D̃^{-1/2} (A + I) D̃^{-1/2},    D̃_ii = Σ_j (A + I)_ij,
+.. math::
+
+    \hat A = \tilde D^{-1/2} (A + I) \tilde D^{-1/2}, \qquad \tilde D_{ii} = \textstyle\sum_j (A + I)_{ij},
 
 so that every node also keeps its own features (the ``+ I``) and repeated layers neither
 blow up nor shrink the features (the scaling by degrees).
@@ -12,39 +14,62 @@ blow up nor shrink the features (the scaling by degrees).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from .validation import as_adjacency
+from .validation import Matrix, as_adjacency, as_generator
 
-__all__ = ["normalize_adjacency", "KarateClub", "karate_club", "random_graph"]
+__all__ = ["normalize_adjacency", "SELF_LOOPS", "GraphBatch", "batch_graphs", "KarateClub", "karate_club",
+           "random_graph"]
 
 
 # --- the renormalised adjacency ------------------------------------------------------
 
+SELF_LOOPS: dict[str, str] = {
+    "missing": "A with a self-loop of weight 1 added to every node that has none (existing ones kept)",
+    "add": "A + I: a self-loop of weight 1 added to every node (an existing one grows by 1)",
+    "none": "A as it is",
+}
+"""The choices of ``normalize_adjacency(A, self_loops=...)`` and the matrix Ã each one normalises.
 
-def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Return d^{-1/2} for the degrees d of A + I, which must be positive."""
+:meta hide-value:
+"""
+
+
+def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...], self_loops: str) -> np.ndarray:
+    """Return d^{-1/2} for the degrees d of Ã, which must be positive."""
     bad = np.flatnonzero(d <= 0)
     if bad.size:
+        hint = "an isolated node? use self_loops='missing'" if self_loops == "none" else "are there negative weights?"
         raise ValueError(
-            f"A: every degree of A + I must be positive, but row {bad[0]} of the {shape} "
-            f"adjacency has degree {d[bad[0]]:g} (are there negative weights?)"
+            f"A: every degree of Ã (self_loops={self_loops!r}: {SELF_LOOPS[self_loops]}) must be positive, "
+            f"but row {bad[0]} of the {shape} adjacency has degree {d[bad[0]]:g} ({hint})"
         )
     return 1 / np.sqrt(d)
 
 
-def normalize_adjacency(A: Any) -> Any:
-    """The renormalised adjacency ``Â = D̃^{-1/2} (A + I) D̃^{-1/2}`` of {cite:p}`kipf2017`.
+def normalize_adjacency(A: Matrix, self_loops: str = "missing") -> Any:
+    r"""The renormalised adjacency :math:`\hat A = \tilde D^{-1/2} \tilde A \tilde D^{-1/2}` of Kipf & Welling (2017).
+
+    ``Ã`` is ``A`` with self-loops, ``D̃`` the diagonal matrix of its row sums,
+    ``D̃_ii = Σ_j Ã_ij``. Kipf & Welling take ``Ã = A + I`` for a graph without
+    self-loops; for such a graph all three choices of ``self_loops`` but ``"none"``
+    give that same matrix.
 
     Parameters
     ----------
     A : array_like or scipy.sparse matrix, m×m
         Adjacency (edge weights), usually 0/1 and symmetric; symmetry is not required.
-        The degrees are the row sums, ``D̃_ii = Σ_j (A + I)_ij``.
+    self_loops : {"missing", "add", "none"}
+        How ``Ã`` is made from ``A`` (see ``SELF_LOOPS``). ``"missing"`` (the default,
+        as PyTorch Geometric's ``GCNConv`` does) adds a loop of weight 1 to each node
+        whose diagonal entry is 0 and keeps the others, so ``normalize_adjacency(A + I)``
+        does not count a loop twice; ``"add"`` is ``Ã = A + I`` whatever the diagonal
+        holds; ``"none"`` normalises ``A`` itself.
 
     Returns
     -------
@@ -55,7 +80,8 @@ def normalize_adjacency(A: Any) -> Any:
     Raises
     ------
     ValueError
-        If ``A`` is not square, holds NaN or infinity, or a degree of ``A + I`` is not positive.
+        If ``A`` is not square, holds NaN or infinity, a degree of ``Ã`` is not positive,
+        or ``self_loops`` is not one of the three choices.
     TypeError
         If ``A`` is not a real numeric matrix.
 
@@ -66,28 +92,125 @@ def normalize_adjacency(A: Any) -> Any:
     >>> normalize_adjacency([[0, 1], [1, 0]])
     array([[0.5, 0.5],
            [0.5, 0.5]])
+
+    A graph that already has its self-loops gets no second one:
+
+    >>> normalize_adjacency([[1, 1], [1, 1]])
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
     """
+    if self_loops not in SELF_LOOPS:
+        raise ValueError(f"self_loops: expected one of {list(SELF_LOOPS)}, got {self_loops!r}")
     A = as_adjacency(A)  # a square float matrix, CSR if sparse; errors name the shape
+    A_tilde = _with_self_loops(A, self_loops)
     if sp.issparse(A):
-        return _normalize_sparse(A)
-    A_tilde = A + np.eye(A.shape[0], dtype=A.dtype)
-    d_inv_sqrt = _inverse_sqrt_degrees(A_tilde.sum(axis=1), A.shape)
+        return _normalize_sparse(A_tilde, self_loops)
+    d_inv_sqrt = _inverse_sqrt_degrees(A_tilde.sum(axis=1), A.shape, self_loops)
     return d_inv_sqrt[:, None] * A_tilde * d_inv_sqrt[None, :]
 
 
-def _normalize_sparse(A: Any) -> Any:
-    """Sparse ``Â``: scale each stored entry (i, j) of A + I by d_i^{-1/2} d_j^{-1/2}."""
+def _with_self_loops(A: Any, self_loops: str) -> Any:
+    """Ã: A with the self-loops ``self_loops`` asks for (a new matrix; A is not changed)."""
     m = A.shape[0]
-    A_tilde = (A + sp.eye(m, dtype=A.dtype, format="csr")).tocsr()
-    d_inv_sqrt = _inverse_sqrt_degrees(np.asarray(A_tilde.sum(axis=1)).ravel(), A.shape)
+    if self_loops == "none":
+        return A.copy()
+    loops = np.ones(m, dtype=A.dtype)
+    if self_loops == "missing":
+        loops[A.diagonal() != 0] = 0  # only where the diagonal is empty
+    if sp.issparse(A):
+        return (A + sp.diags(loops, format="csr")).tocsr()
+    A_tilde = A.copy()
+    A_tilde[np.arange(m), np.arange(m)] += loops
+    return A_tilde
+
+
+def _normalize_sparse(A_tilde: Any, self_loops: str) -> Any:
+    """Sparse ``Â``: scale each stored entry (i, j) of Ã by d_i^{-1/2} d_j^{-1/2}, in place."""
+    m = A_tilde.shape[0]
+    d_inv_sqrt = _inverse_sqrt_degrees(np.asarray(A_tilde.sum(axis=1)).ravel(), A_tilde.shape, self_loops)
     rows = np.repeat(np.arange(m), np.diff(A_tilde.indptr))
     A_tilde.data *= d_inv_sqrt[rows] * d_inv_sqrt[A_tilde.indices]
     return A_tilde
 
 
+# --- graphs in a batch ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphBatch:
+    """Several graphs as one: a block-diagonal adjacency and where each graph's nodes are.
+
+    Attributes
+    ----------
+    A : scipy.sparse CSR matrix, m×m
+        ``diag(A_1, ..., A_k)`` with ``m = m_1 + ... + m_k``: graph g's nodes are rows
+        ``offsets[g]`` to ``offsets[g + 1] - 1``, and no edge joins two graphs.
+    offsets : ndarray of int, (k + 1,)
+        ``[0, m_1, m_1 + m_2, ..., m]``.
+    """
+
+    A: Any
+    offsets: np.ndarray
+
+    def nodes(self, g: int) -> slice:
+        """The rows of graph g in the batch (in ``A``, ``H^t``, ``Z^t``, ``e^t``)."""
+        return slice(int(self.offsets[g]), int(self.offsets[g + 1]))
+
+    def split(self, X: Any) -> list:
+        """The row blocks of an m×n matrix, one per graph: ``[X_1, ..., X_k]``."""
+        return [X[self.nodes(g)] for g in range(len(self.offsets) - 1)]
+
+    @property
+    def graph_of_node(self) -> np.ndarray:
+        """For each of the m nodes, the index of its graph (an int array of length m)."""
+        return np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+
+    def __repr__(self) -> str:
+        return f"GraphBatch({len(self.offsets) - 1} graphs, {self.A.shape[0]} nodes, {self.A.nnz} stored entries)"
+
+
+def batch_graphs(adjacencies: Sequence[Matrix]) -> GraphBatch:
+    """Put several graphs into one block-diagonal sparse adjacency, to train them together.
+
+    ``Z = A H W`` with ``A = diag(A_1, ..., A_k)`` and the node features stacked,
+    ``H = [H_1; ...; H_k]``, computes every graph's own ``Z_g = A_g H_g W`` at once:
+    block g of ``A H`` is ``A_g H_g``, as no edge joins two graphs. The weights are
+    shared, so ``∂L/∂W`` is the sum of the graphs' gradients, and ``∂L/∂A`` is
+    block-diagonal too. Normalising the batch (``normalize_adjacency(batch.A)``) equals
+    normalising each graph, since the degrees of a node only count its own graph.
+
+    Parameters
+    ----------
+    adjacencies : list of array_like or scipy.sparse matrices
+        ``[A_1, ..., A_k]``, A_g of shape m_g×m_g.
+
+    Returns
+    -------
+    GraphBatch
+        ``batch.A`` (CSR, m×m) and ``batch.offsets``; stack the features with
+        ``np.vstack`` (or ``scipy.sparse.vstack``) in the same order, and use
+        ``batch.split(Z)`` or ``batch.nodes(g)`` to read one graph's rows.
+
+    Examples
+    --------
+    >>> batch = batch_graphs([[[0, 1], [1, 0]], np.zeros((3, 3))])
+    >>> batch.A.shape, batch.offsets.tolist(), batch.nodes(1)
+    ((5, 5), [0, 2, 5], slice(2, 5, None))
+    """
+    if isinstance(adjacencies, np.ndarray) or sp.issparse(adjacencies):
+        raise TypeError("adjacencies: expected a list [A_1, ..., A_k] of adjacency matrices, got one array")
+    blocks = [as_adjacency(A, name=f"adjacencies[{g}]") for g, A in enumerate(adjacencies)]
+    if not blocks:
+        raise ValueError("adjacencies: the list is empty; a batch needs at least one graph")
+    sizes = [A.shape[0] for A in blocks]
+    dtype = np.result_type(*(A.dtype for A in blocks))
+    A = sp.block_diag([sp.csr_matrix(A) for A in blocks], format="csr", dtype=dtype)
+    return GraphBatch(A=A, offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+
+
 # --- Zachary's karate club -----------------------------------------------------------
 # The friendships among the 34 members of a university karate club observed by
-# Zachary {cite:p}`zachary1977`: node i is joined to the nodes listed after it (0-based,
+# Zachary (1977): node i is joined to the nodes listed after it (0-based,
 # each edge once, with the larger index on the right). The club later split in two;
 # _OFFICER lists the members who followed the club's officer, all others followed the
 # instructor, "Mr. Hi" (node 0). The officer is node 33.
@@ -126,7 +249,7 @@ _OFFICER: list[int] = [9, 14, 15, 18, 20, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
 
 @dataclass(frozen=True)
 class KarateClub:
-    """Zachary's karate club {cite:p}`zachary1977`: 34 members, 78 friendships, two factions.
+    """Zachary's karate club (Zachary, 1977): 34 members, 78 friendships, two factions.
 
     Attributes
     ----------
@@ -213,7 +336,7 @@ def random_graph(
         raise ValueError(f"m: the number of nodes must be an integer ≥ 2, got {m!r}")
     if not 0 <= degree <= m - 1:
         raise ValueError(f"degree: must lie in [0, m − 1] = [0, {m - 1}] for m = {m}, got {degree!r}")
-    rng = np.random.default_rng(rng)
+    rng = as_generator(rng)
     n_edges = int(round(m * degree / 2))
     keys = np.empty(0, dtype=np.int64)  # an edge i < j is stored as the number i·m + j
     while keys.size < n_edges:

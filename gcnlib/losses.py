@@ -1,12 +1,13 @@
-"""Losses: each returns the value ``L`` and the gradient ``e^T = ∂L/∂Z^T`` that starts the backward pass.
+r"""Losses: each returns the value :math:`L` and the gradient :math:`e^T = \partial L/\partial Z^T` that starts the backward pass.
 
-* :func:`squared_error`: ``L = ½‖Z − Y‖²_F``, whose gradient is simply ``e^T = Z − Y``.
+* :func:`squared_error`: :math:`L = \tfrac12 \lVert Z - Y \rVert_F^2`, whose gradient is
+  simply :math:`e^T = Z - Y`.
 * :func:`softmax_cross_entropy`: node classification. Row i of ``Z`` holds the scores of
   node i for the n classes; ``softmax`` turns them into probabilities ``P`` and the loss is
-  the mean of ``−log P_{i, y_i}`` over the labelled nodes S (the *mask*: in the
-  semi-supervised setting of Kipf and Welling {cite:p}`kipf2017` only a few nodes carry a
-  label). Its gradient is ``e^T = (P − Y)/|S|`` on the rows in S and 0 on the others,
-  where Y is the one-hot matrix of the labels.
+  the mean of :math:`-\log P_{i, y_i}` over the labelled nodes :math:`S` (the *mask*: in
+  the semi-supervised setting of Kipf and Welling (2017) only a few nodes carry a
+  label). Its gradient is :math:`e^T = (P - Y)/|S|` on the rows in :math:`S` and 0 on the
+  others, where :math:`Y` is the one-hot matrix of the labels.
 
 All functions keep the dtype of ``Z`` (float32 stays float32).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .validation import as_matrix, as_selection
 
@@ -55,8 +57,8 @@ def _labels(labels: Any, Z: np.ndarray, selected: np.ndarray) -> np.ndarray:
 # --- the losses ----------------------------------------------------------------------
 
 
-def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
-    """``L = ½‖Z − Y‖²_F`` and its gradient ``e^T = ∂L/∂Z = Z − Y``.
+def squared_error(Z: ArrayLike, Y: ArrayLike) -> tuple[float, np.ndarray]:
+    r"""The loss :math:`L = \tfrac12 \lVert Z - Y \rVert_F^2` and its gradient :math:`e^T = \partial L/\partial Z = Z - Y`.
 
     Parameters
     ----------
@@ -89,7 +91,7 @@ def squared_error(Z: Any, Y: Any) -> tuple[float, np.ndarray]:
     return 0.5 * float(np.sum(np.square(e_T))), e_T
 
 
-def softmax(Z: Any) -> np.ndarray:
+def softmax(Z: ArrayLike) -> np.ndarray:
     """Row-wise softmax ``P_ij = exp(Z_ij) / Σ_k exp(Z_ik)``, computed stably.
 
     Subtracting each row's maximum first changes nothing mathematically and keeps every
@@ -115,14 +117,17 @@ def _log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
-def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
+def softmax_cross_entropy(Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> tuple[float, np.ndarray]:
+    r"""Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
 
-    With ``P = softmax(Z)`` row by row, ``S`` the selected rows, ``s`` their number and ``Y`` the
-    one-hot labels::
+    With :math:`P = \operatorname{softmax}(Z)` row by row, :math:`S` the selected rows,
+    :math:`s` their number and :math:`Y` the one-hot labels,
 
-        L = −(1/s) Σ_{i∈S} log P_{i, y_i},
-        e^T = ∂L/∂Z = (P − Y)/s on the rows in S, 0 on the other rows.
+    .. math::
+
+        L = -\frac{1}{s} \sum_{i \in S} \log P_{i, y_i}, \qquad
+        e^T = \frac{\partial L}{\partial Z} = \frac{P - Y}{s} \text{ on the rows in } S,
+        \ 0 \text{ on the other rows.}
 
     Parameters
     ----------
@@ -168,7 +173,7 @@ def softmax_cross_entropy(Z: Any, labels: Any, mask: Any = None) -> tuple[float,
     return L, e_T
 
 
-def accuracy(Z: Any, labels: Any, mask: Any = None) -> float:
+def accuracy(Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> float:
     """Fraction of the selected rows whose largest score is at the true label.
 
     Parameters

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .validation import Matrix
+
 __all__ = ["frobenius", "hadamard"]
 
 
@@ -53,7 +55,7 @@ def _entrywise(op: str, A: Any, B: Any) -> Any:
     return A * B
 
 
-def frobenius(A: Any, B: Any) -> float:
+def frobenius(A: Matrix, B: Matrix) -> float:
     """The Frobenius product ``A:B = tr(AᵀB) = Σ_ij A_ij B_ij``.
 
     Parameters
@@ -80,7 +82,7 @@ def frobenius(A: Any, B: Any) -> float:
     return float(_entrywise("frobenius", A, B).sum())
 
 
-def hadamard(A: Any, B: Any) -> Any:
+def hadamard(A: Matrix, B: Matrix) -> Any:
     """The Hadamard (entry-by-entry) product ``(A ⊙ B)_ij = A_ij B_ij``.
 
     Parameters

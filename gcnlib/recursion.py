@@ -1,49 +1,62 @@
-"""The forward and backward recursion of a graph convolutional network, in matrix form.
+r"""The forward and backward recursion of a graph convolutional network, in matrix form.
 
-Forward, for t = 1..T (``M^t`` an optional dropout mask, all ones if absent)::
+Forward, for :math:`t = 1, \dots, T`, with :math:`M^t` an optional dropout mask (all ones
+if absent), :math:`b^t` an optional bias (zero if absent) and :math:`\sigma_t` the
+activation of layer :math:`t`:
 
-    Z^t = A (H^{t-1} ⊙ M^t) W^t,        H^t = sigma(Z^t)
+.. math::
 
-Backward, with ``e^t = dL/dZ^t`` and ``e^T`` given by the loss::
+   Z^t = A\,(H^{t-1} \odot M^t)\,W^t + \mathbf{1}\,(b^t)^\top, \qquad H^t = \sigma_t(Z^t).
 
-    e^t      = ((A^T e^{t+1} W^{t+1 T}) ⊙ M^{t+1}) ⊙ sigma'(Z^t)
-    dL/dW^t  = (A H̃^{t-1})^T e^t                  where H̃^{t-1} = H^{t-1} ⊙ M^t
-    dL/dA    = sum_t e^t (H̃^{t-1} W^t)^T
-    dL/dH^0  = (A^T e^1 W^{1 T}) ⊙ M^1
+Backward, with :math:`e^t = \partial L/\partial Z^t` and :math:`e^T` given by the loss, and
+:math:`\tilde H^{t-1} = H^{t-1} \odot M^t` the input of layer :math:`t`:
 
-Shapes: ``A`` m×m, ``H^{t-1}`` m×o_t, ``W^t`` o_t×n_t, ``Z^t``, ``H^t`` and ``e^t`` m×n_t
-(so o_{t+1} = n_t).
+.. math::
 
-Only matrix products and element-wise operations appear, and each product is taken in
-the cheaper of its two orders:
+   e^{t-1} &= \bigl((A^\top e^t (W^t)^\top) \odot M^t\bigr) \odot \sigma_{t-1}'(Z^{t-1}), \\
+   \partial L/\partial W^t &= (A \tilde H^{t-1})^\top e^t, \qquad
+   \partial L/\partial b^t = \mathbf{1}^\top e^t \quad\text{(the column sums of } e^t\text{)}, \\
+   \partial L/\partial A &= \textstyle\sum_t e^t\,(\tilde H^{t-1} W^t)^\top, \qquad
+   \partial L/\partial H^0 = (A^\top e^1 (W^1)^\top) \odot M^1.
+
+Shapes: ``A`` m×m, ``H^{t-1}`` m×o_t, ``W^t`` o_t×n_t, ``b^t`` of length n_t, ``Z^t``, ``H^t``
+and ``e^t`` m×n_t (so o_{t+1} = n_t). Without masks and biases these are the formulas
+of the chapter "The recursion".
+
+:func:`backward` runs the recursion one layer at a time and writes each formula above on
+a line of its own; ``_layer_gradients`` holds the two products of a layer,
+``∂L/∂W^t`` and ``Aᵀ e^t (W^t)ᵀ``. Only matrix products and element-wise operations
+appear, and each product is taken in the cheaper of its two orders:
 
 * forward: ``A (H̃ W)`` when n_t ≤ o_t, else ``(A H̃) W``;
-* backward: ``P = A^T e^t`` serves both ``dL/dW^t = H̃^T P`` and ``P W^T``; after a
-  forward ``(A H̃) W`` the cached ``A H̃`` gives ``dL/dW^t`` and ``A^T (e^t W^T)`` is the
+* backward: ``P = Aᵀ e^t`` serves both ``∂L/∂W^t = H̃ᵀ P`` and ``P (W^t)ᵀ``; after a
+  forward ``(A H̃) W`` the cached ``A H̃`` gives ``∂L/∂W^t`` and ``Aᵀ (e^t (W^t)ᵀ)`` is the
   cheaper propagation;
-* ``dL/dA``: for a dense ``A``, one product of the stacked ``[e^1 … e^T]`` and
+* ``∂L/∂A``: for a dense ``A``, one product of the stacked ``[e^1 … e^T]`` and
   ``[H̃^0 W^1 … H̃^{T-1} W^T]``; for a sparse ``A``, only the entries on ``A``'s pattern,
   layer by layer (dot products of rows), never an m×m dense matrix.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from .activations import Activation, get_activation
-from .validation import _shape, as_adjacency, as_matrix, detached, fingerprint, float_dtype
+from .validation import Matrix, _shape, as_adjacency, as_matrix, as_vector, detached, fingerprint, float_dtype
 
 __all__ = ["Trace", "Gradients", "forward", "backward"]
 
 Array = np.ndarray
-WRT = ("W", "A", "H0")
+WRT = ("W", "b", "A", "H0")
 
 
-@dataclass
+@dataclass(eq=False)
 class Trace:
     """What the forward pass keeps for the backward pass.
 
@@ -54,60 +67,82 @@ class Trace:
     Z : list of ndarray
         ``[Z^1, ..., Z^T]``, Z^t is m×n_t.
     H : list of ndarray
-        ``[H^0, H^1, ..., H^T]``, H^t = sigma(Z^t) is m×n_t; H^0 (m×o_1) may be sparse.
+        ``[H^0, H^1, ..., H^T]``, H^t = σ_t(Z^t) is m×n_t; H^0 (m×o_1) may be sparse.
     weights : list of ndarray
-        ``[W^1, ..., W^T]``, W^t is o_t×n_t.
-    activation : Activation
-        The sigma of every layer.
+        ``[W^1, ..., W^T]``, W^t is o_t×n_t (copies of the caller's weights).
+    activations : list of Activation
+        ``[σ_1, ..., σ_T]``, the activation of each layer.
     masks : list or None
         ``[M^1, ..., M^T]`` (each m×o_t or None), or None for no dropout at all.
+    biases : list or None
+        ``[b^1, ..., b^T]`` (each of length n_t or None; copies), or None for no biases.
     """
 
     A: Any
     Z: list
     H: list
     weights: list
-    activation: Activation
+    activations: list
     masks: list | None = None
-    # Per layer, private: the layer input H̃^{t-1} = H^{t-1} ⊙ M^t; S = A H̃^{t-1} if the
-    # forward pass computed it (it gives dL/dW^t); U = H̃^{t-1} W^t, kept for dL/dA only for
+    biases: list | None = None
+    # Per layer, private: the layer input X = H̃^{t-1} = H^{t-1} ⊙ M^t; AX = A H̃^{t-1} if the
+    # forward pass computed it (it gives ∂L/∂W^t); XW = H̃^{t-1} W^t, kept for ∂L/∂A only for
     # a dense A (next to the m×m A it is small; for a sparse A, recomputing it is cheaper
-    # than holding m×n numbers per layer).
-    _X: list = field(default_factory=list, repr=False)
-    _U: list = field(default_factory=list, repr=False)
-    _S: list = field(default_factory=list, repr=False)
-    _fingerprints: list = field(default_factory=list, repr=False)
+    # than holding m×n numbers per layer). And the fingerprints of A, H^0 and the masks.
+    _X: list = field(default_factory=list, init=False, repr=False)
+    _XW: list = field(default_factory=list, init=False, repr=False)
+    _AX: list = field(default_factory=list, init=False, repr=False)
+    _fingerprints: list = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def activation(self) -> Activation:
+        """The activation σ shared by every layer (a network with one per layer has none)."""
+        first = self.activations[0]
+        if any(a is not first for a in self.activations):
+            names = ", ".join(a.name for a in self.activations)
+            raise AttributeError(
+                f"this trace has one activation per layer ({names}): use trace.activations[t - 1] "
+                f"for layer t"
+            )
+        return first
 
     def __repr__(self) -> str:
         widths = "→".join(str(w) for w in [self.weights[0].shape[0]] + [W.shape[1] for W in self.weights])
         kind = "sparse" if sp.issparse(self.A) else "dense"
+        names = [a.name for a in self.activations]
+        sigma = names[0] if len(set(names)) == 1 else ",".join(names)
+        biases = ", biases=yes" if self.biases is not None else ""
         return (
             f"Trace(T={len(self.Z)}, m={self.A.shape[0]}, widths {widths}, "
-            f"sigma={self.activation.name}, {self.Z[0].dtype}, {kind} A, "
-            f"masks={'yes' if self.masks else 'no'})"
+            f"sigma={sigma}, {self.Z[0].dtype}, {kind} A, "
+            f"masks={'yes' if self.masks else 'no'}{biases})"
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class Gradients:
     """The result of :func:`backward`.
 
     Attributes
     ----------
     e : list of ndarray
-        ``[e^1, ..., e^T]``, e^t = dL/dZ^t (m×n_t); always computed.
+        ``[e^1, ..., e^T]``, e^t = ∂L/∂Z^t (m×n_t); always computed.
     W : list of ndarray or None
-        ``[dL/dW^1, ..., dL/dW^T]`` (o_t×n_t), if asked for.
+        ``[∂L/∂W^1, ..., ∂L/∂W^T]`` (o_t×n_t), if asked for.
     A : ndarray, scipy.sparse CSR matrix or None
-        dL/dA (m×m), if asked for; for a sparse A, a sparse matrix on A's pattern.
+        ∂L/∂A (m×m), if asked for; for a sparse A, a sparse matrix on A's pattern.
     H0 : ndarray or None
-        dL/dH^0 (m×o_1, dense even for a sparse H^0), if asked for.
+        ∂L/∂H^0 (m×o_1, dense even for a sparse H^0), if asked for.
+    b : list or None
+        ``[∂L/∂b^1, ..., ∂L/∂b^T]`` (each of length n_t), if the forward pass had biases and
+        they were asked for; the entry of a layer without a bias is None.
     """
 
     e: list
     W: list | None = None
     A: Any = None
     H0: Array | None = None
+    b: list | None = None
 
     def __repr__(self) -> str:
         have = [name for name in WRT if getattr(self, name) is not None]
@@ -129,6 +164,7 @@ def _check_weights(weights: Any) -> list:
         raise TypeError(f"weights: expected a list [W^1, ..., W^T], got {type(weights).__name__}") from None
     if not weights:
         raise ValueError("weights: the list is empty; a network needs at least W^1")
+    # private copies: an optimiser may update the caller's weights in place after forward
     return [detached(as_matrix(W, f"W^{t}"), W) for t, W in enumerate(weights, start=1)]
 
 
@@ -148,17 +184,26 @@ def _check_widths(m: int, H0: Any, Ws: list) -> None:
         o = W.shape[1]
 
 
+def _per_layer(values: Any, T: int, name: str, what: str) -> list:
+    """A list of T entries (one per layer) from a list, refusing a single array or another length."""
+    if isinstance(values, np.ndarray) or sp.issparse(values):
+        raise TypeError(f"{name}: expected a list of {T} {what} (one per layer, None for none), got one array")
+    try:
+        values = list(values)
+    except TypeError:
+        raise TypeError(f"{name}: expected a list of {T} {what}, got {type(values).__name__}") from None
+    if len(values) != T:
+        raise ValueError(f"{name}: expected {T} entries (one per layer, None for none), got {len(values)}")
+    return values
+
+
 def _check_masks(masks: Any, H0: Any, Ws: list, dtype: np.dtype) -> list | None:
     if masks is None:
         return None
-    if isinstance(masks, np.ndarray) or sp.issparse(masks):
-        raise TypeError("masks: expected a list [M^1, ..., M^T] (entries may be None), got one array")
-    masks = list(masks)
-    if len(masks) != len(Ws):
-        raise ValueError(f"masks: expected {len(Ws)} entries (one per layer, None for no mask), got {len(masks)}")
+    masks = _per_layer(masks, len(Ws), "masks", "masks [M^1, ..., M^T]")
     m = H0.shape[0]
     checked = []
-    for t, (M, W) in enumerate(zip(masks, Ws), start=1):
+    for t, (M, W) in enumerate(zip(masks, Ws, strict=True), start=1):
         if M is not None:
             M = as_matrix(M, f"masks[{t - 1}] (M^{t})", dtype=dtype)
             if M.shape != (m, W.shape[0]):
@@ -170,11 +215,42 @@ def _check_masks(masks: Any, H0: Any, Ws: list, dtype: np.dtype) -> list | None:
     return checked if any(M is not None for M in checked) else None
 
 
-def _check_wrt(wrt: str | Iterable[str]) -> frozenset:
+def _check_biases(biases: Any, Ws: list, dtype: np.dtype) -> list | None:
+    if biases is None:
+        return None
+    biases = _per_layer(biases, len(Ws), "biases", "vectors [b^1, ..., b^T]")
+    checked = []
+    for t, (b, W) in enumerate(zip(biases, Ws, strict=True), start=1):
+        if b is not None:
+            b = detached(as_vector(b, f"biases[{t - 1}] (b^{t})", W.shape[1], dtype=dtype), b)
+        checked.append(b)
+    return checked if any(b is not None for b in checked) else None
+
+
+def _check_activations(sigma: Any, T: int) -> list:
+    """One activation per layer, from one activation for all or a list of T."""
+    if isinstance(sigma, (str, Activation)):
+        return [get_activation(sigma)] * T
+    if isinstance(sigma, Sequence):
+        if len(sigma) != T:
+            raise ValueError(
+                f"sigma: expected one activation for every layer or a list of T = {T} (one per "
+                f"layer), got a list of {len(sigma)}"
+            )
+        return [get_activation(s) for s in sigma]
+    return [get_activation(sigma)]  # raises a TypeError that names sigma
+
+
+def _check_wrt(wrt: str | Iterable[str] | None, has_biases: bool) -> frozenset:
+    if wrt is None:
+        return frozenset(WRT) if has_biases else frozenset(WRT) - {"b"}
     wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
     unknown = wanted - set(WRT)
     if unknown:
         raise ValueError(f"wrt: unknown gradient(s) {sorted(unknown)}; choose from {list(WRT)}")
+    if "b" in wanted and not has_biases:
+        raise ValueError("wrt: 'b' asks for the bias gradients, but the forward pass had no biases "
+                         "(give forward biases=[b^1, ..., b^T])")
     return wanted
 
 
@@ -182,14 +258,15 @@ def _check_wrt(wrt: str | Iterable[str]) -> frozenset:
 
 
 def forward(
-    A: Any,
-    H0: Any,
-    weights: Sequence[Any],
-    sigma: str | Activation = "tanh",
+    A: Matrix,
+    H0: Matrix,
+    weights: Sequence[ArrayLike],
+    sigma: str | Activation | Sequence[str | Activation] = "tanh",
     *,
-    masks: Sequence[Any | None] | None = None,
+    masks: Sequence[ArrayLike | None] | None = None,
+    biases: Sequence[ArrayLike | None] | None = None,
 ) -> Trace:
-    """Run the forward recursion ``Z^t = A (H^{t-1} ⊙ M^t) W^t``, ``H^t = sigma(Z^t)``.
+    r"""Run the forward recursion :math:`Z^t = A (H^{t-1} \odot M^t) W^t + \mathbf{1} (b^t)^\top`, :math:`H^t = \sigma_t(Z^t)`.
 
     Parameters
     ----------
@@ -199,58 +276,69 @@ def forward(
         The node features H^0.
     weights : list of array_like
         ``[W^1, ..., W^T]``, W^t of shape o_t×n_t with o_{t+1} = n_t.
-    sigma : str or Activation
-        The activation of every layer, a name in ``ACTIVATIONS`` or an Activation.
+    sigma : str, Activation, or a list of T of them
+        The activation of every layer (a name in ``ACTIVATIONS`` or an Activation), or
+        one per layer, e.g. ``["relu", "identity"]`` for a classifier whose last layer
+        is linear.
     masks : list, optional
         ``[M^1, ..., M^T]``, M^t of shape m×o_t (the shape of H^{t-1}) or None.
+    biases : list, optional
+        ``[b^1, ..., b^T]``, b^t a vector of length n_t or None (no bias in that layer).
+        ``1 (b^t)ᵀ`` adds b^t to every row of Z^t, as a bias does in PyTorch Geometric's
+        ``GCNConv``.
 
     Returns
     -------
     Trace
         ``trace.Z = [Z^1..Z^T]``, ``trace.H = [H^0..H^T]``, and what backward needs.
         float32 if every input is float32, else float64. The trace holds copies of the
-        weights, so updating them in place afterwards (as an optimiser does) does not
-        change what :func:`backward` computes from it. ``A``, ``H0`` and the masks are as
-        large as the graph and are not copied: the trace keeps a fingerprint of each, and
-        :func:`backward` raises if one of them was changed in place in the meantime.
+        weights and biases, so updating them in place afterwards (as an optimiser does)
+        does not change what :func:`backward` computes from it. ``A``, ``H0`` and the
+        masks are as large as the graph and are not copied: the trace keeps a fingerprint
+        of each, and :func:`backward` raises if one of them was changed in place in the
+        meantime.
 
     Raises
     ------
     TypeError, ValueError
         For malformed input; the message names the argument and the shapes.
     """
-    activation = get_activation(sigma)
     A = as_adjacency(A)
     H0 = as_matrix(H0, "H0", sparse_ok=True)
-    Ws = _check_weights(weights)  # private copies: an optimiser may update the caller's in place
+    Ws = _check_weights(weights)
+    activations = _check_activations(sigma, len(Ws))
     _check_widths(A.shape[0], H0, Ws)
     dtype = float_dtype(A.dtype, H0.dtype, *(W.dtype for W in Ws))
     A, H0 = A.astype(dtype, copy=False), H0.astype(dtype, copy=False)
     Ws = [W.astype(dtype, copy=False) for W in Ws]
     masks = _check_masks(masks, H0, Ws, dtype)
+    biases = _check_biases(biases, Ws, dtype)
 
-    trace = Trace(A=A, Z=[], H=[H0], weights=Ws, activation=activation, masks=masks)
+    trace = Trace(A=A, Z=[], H=[H0], weights=Ws, activations=activations, masks=masks, biases=biases)
     sparse_A = sp.issparse(A)
     H = H0
-    for t, W in enumerate(Ws):
+    for t, (W, sigma_t) in enumerate(zip(Ws, activations, strict=True)):
         M = masks[t] if masks else None
-        X = H if M is None else (H.multiply(M).tocsr() if sp.issparse(H) else H * M)
-        U = S = None
+        b = biases[t] if biases else None
+        X = H if M is None else (H.multiply(M).tocsr() if sp.issparse(H) else H * M)  # H̃ = H ⊙ M
+        XW = AX = None
         if sp.issparse(X) or W.shape[1] <= W.shape[0]:
-            U = X @ W  # A (H̃ W): the cheaper order when the layer narrows, n_t ≤ o_t
-            Z = A @ U
+            XW = X @ W  # A (H̃ W): the cheaper order when the layer narrows, n_t ≤ o_t
+            Z = A @ XW
         else:
-            S = A @ X  # (A H̃) W: the cheaper order when the layer widens
-            Z = S @ W
-        if sparse_A and U is not None and U.shape == Z.shape:
-            H = _apply_in_place(activation.f, Z, out=U)  # U is no longer needed: reuse it
+            AX = A @ X  # (A H̃) W: the cheaper order when the layer widens
+            Z = AX @ W
+        if b is not None:
+            Z += b  # + 1 (b^t)ᵀ: b^t added to every row
+        if sparse_A and XW is not None and XW.shape == Z.shape:
+            H = _apply_in_place(sigma_t.f, Z, out=XW)  # XW is no longer needed: reuse it
         else:
-            H = activation.f(Z)
+            H = sigma_t.f(Z)
         trace.Z.append(Z)
         trace.H.append(H)
         trace._X.append(X)
-        trace._U.append(None if sparse_A else U)
-        trace._S.append(S)
+        trace._XW.append(None if sparse_A else XW)
+        trace._AX.append(AX)
     trace._fingerprints = [fingerprint(X) for _, X in _large_inputs(trace)]
     return trace
 
@@ -259,7 +347,7 @@ def _large_inputs(trace: Trace) -> list:
     """The inputs the trace shares with the caller and does not copy: A, H^0, the masks.
 
     They are as large as the graph, so forward only takes their fingerprints and backward
-    checks that they are unchanged (the weights, which are small, forward copies).
+    checks that they are unchanged (the weights and biases, which are small, forward copies).
     """
     inputs = [("A", trace.A), ("H0", trace.H[0])]
     for t, M in enumerate(trace.masks or [], start=1):
@@ -282,38 +370,72 @@ def _check_unchanged(trace: Trace) -> None:
 # --- the backward pass -------------------------------------------------------------
 
 
-def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradients:
-    """Run the backward recursion from ``e^T = dL/dZ^T``.
+def backward(trace: Trace, e_T: ArrayLike, *, wrt: str | Iterable[str] | None = None) -> Gradients:
+    r"""Run the backward recursion from :math:`e^T = \partial L / \partial Z^T`.
 
     Parameters
     ----------
     trace : Trace
         The result of :func:`forward`.
     e_T : array_like, m×n_T
-        dL/dZ^T, the gradient of the loss with respect to the last pre-activation.
-    wrt : tuple of str
-        Which gradients besides ``e`` to compute: any of ``"W"``, ``"A"``, ``"H0"``
-        (default all). Training on a fixed graph needs only ``("W",)``.
+        ∂L/∂Z^T, the gradient of the loss with respect to the last pre-activation (the
+        second item of what the losses of gcnlib return).
+    wrt : str or tuple of str, optional
+        Which gradients besides ``e`` to compute: any of ``"W"``, ``"b"``, ``"A"``,
+        ``"H0"``. By default all that the network has (``"b"`` only if the forward pass
+        had biases). Training on a fixed graph needs only ``("W",)`` or ``("W", "b")``.
 
     Returns
     -------
     Gradients
-        ``e = [e^1..e^T]`` (m×n_t); ``W = [dL/dW^1..dL/dW^T]`` (o_t×n_t); ``A`` = dL/dA
-        (m×m, sparse on A's pattern if A is sparse); ``H0`` = dL/dH^0 (m×o_1, dense).
-        Gradients not in ``wrt`` are None.
+        ``e = [e^1..e^T]`` (m×n_t); ``W = [∂L/∂W^1..∂L/∂W^T]`` (o_t×n_t);
+        ``b = [∂L/∂b^1..∂L/∂b^T]`` (length n_t); ``A`` = ∂L/∂A (m×m, sparse on A's
+        pattern if A is sparse); ``H0`` = ∂L/∂H^0 (m×o_1, dense). Gradients not asked
+        for are None.
 
     Raises
     ------
     TypeError, ValueError
-        If ``trace`` is not a Trace, ``e_T`` is malformed or not of the shape of Z^T, or
-        ``wrt`` names an unknown gradient; a ValueError also if ``A``, ``H0`` or a mask
-        was changed in place after :func:`forward` made the trace (run forward again).
+        If ``trace`` is not a Trace, ``e_T`` is malformed (or the pair ``(L, e_T)``) or
+        not of the shape of Z^T, or ``wrt`` names an unknown gradient (or ``"b"`` without
+        biases); a ValueError also if ``A``, ``H0`` or a mask was changed in place after
+        :func:`forward` made the trace (run forward again).
     """
     if not isinstance(trace, Trace):
         raise TypeError(f"trace: expected the Trace returned by gcnlib.forward, got {type(trace).__name__}")
-    wanted = _check_wrt(wrt)
+    wanted = _check_wrt(wrt, trace.biases is not None)
+    e_T = _check_e_T(e_T, trace)
     _check_unchanged(trace)
+
     T = len(trace.Z)
+    AT = trace.A.T
+    want_W, want_H0 = "W" in wanted, "H0" in wanted
+    e: list = [None] * T
+    dW: list | None = [None] * T if want_W else None
+    db: list | None = [None] * T if "b" in wanted else None
+    dH0 = None
+    e_t = e_T
+    for t in range(T, 0, -1):  # layer t sits at index t - 1 of every list
+        e[t - 1] = e_t
+        if db is not None and trace.biases[t - 1] is not None:
+            db[t - 1] = e_t.sum(axis=0)  # ∂L/∂b^t = 1ᵀ e^t
+        propagate = t > 1 or want_H0
+        dW_t, G = _layer_gradients(trace, t, e_t, AT, want_W, propagate)  # G = Aᵀ e^t (W^t)ᵀ
+        if want_W:
+            dW[t - 1] = dW_t  # ∂L/∂W^t = (A H̃^{t-1})ᵀ e^t
+        if not propagate:
+            break
+        M = trace.masks[t - 1] if trace.masks else None
+        if t == 1:
+            dH0 = _hadamard_in_place(G, M)  # ∂L/∂H^0 = G ⊙ M^1
+        else:  # e^{t-1} = (G ⊙ M^t) ⊙ σ'_{t-1}(Z^{t-1}), written into G
+            e_t = _hadamard_in_place(G, M, trace.activations[t - 2].df, trace.Z[t - 2], trace.H[t - 1])
+
+    dA = _gradient_A(trace, e) if "A" in wanted else None  # ∂L/∂A = Σ_t e^t (H̃^{t-1} W^t)ᵀ
+    return Gradients(e=e, W=dW, A=dA, H0=dH0, b=db)
+
+
+def _check_e_T(e_T: Any, trace: Trace) -> Array:
     Z_T = trace.Z[-1]
     if isinstance(e_T, tuple) and len(e_T) == 2 and np.ndim(e_T[0]) == 0:
         raise TypeError(
@@ -323,44 +445,29 @@ def backward(trace: Trace, e_T: Any, *, wrt: str | Iterable[str] = WRT) -> Gradi
     e_T = as_matrix(e_T, "e_T", dtype=Z_T.dtype)
     if e_T.shape != Z_T.shape:
         raise ValueError(
-            f"e_T has shape {_shape(e_T)} but Z^T (T={T}) is {_shape(Z_T)}: "
+            f"e_T has shape {_shape(e_T)} but Z^T (T={len(trace.Z)}) is {_shape(Z_T)}: "
             f"e_T = dL/dZ^T must have exactly the shape of Z^T"
         )
+    return e_T
 
-    AT = trace.A.T
-    df = trace.activation.df
-    want_W, want_H0 = "W" in wanted, "H0" in wanted
-    e: list = [None] * T
-    dW: list | None = [None] * T if want_W else None
-    dH0 = None
-    e_t = e_T
-    for i in reversed(range(T)):  # i = t - 1
-        e[i] = e_t
-        W, X, S = trace.weights[i], trace._X[i], trace._S[i]
-        propagate = i > 0 or want_H0
-        G = None
-        if S is not None:  # the forward pass ran (A H̃) W: reuse S = A H̃
-            if want_W:
-                dW[i] = S.T @ e_t
-            if propagate:
-                G = AT @ (e_t @ W.T)
-        elif want_W or propagate:
-            P = AT @ e_t  # one product with A serves both gradients
-            if want_W:
-                dW[i] = X.T @ P
-            if propagate:
-                G = P @ W.T
-            del P  # free it before the next layer allocates its own: a big graph reuses the pages
-        if G is None:
-            break
-        M = trace.masks[i] if trace.masks else None
-        if i == 0:
-            dH0 = G if M is None else _hadamard_in_place(G, M)
-        else:  # e^{t-1} = (G ⊙ M^t) ⊙ sigma'(Z^{t-1}), written into G
-            e_t = _hadamard_in_place(G, M, df, trace.Z[i - 1], trace.H[i])
 
-    dA = _gradient_A(trace, e) if "A" in wanted else None
-    return Gradients(e=e, W=dW, A=dA, H0=dH0)
+def _layer_gradients(trace: Trace, t: int, e_t: Array, AT: Any, want_W: bool, propagate: bool) -> tuple:
+    """The two products of layer t in the backward pass, given ``e^t``.
+
+    Returns ``∂L/∂W^t = (A H̃^{t-1})ᵀ e^t`` (or None if not wanted) and
+    ``G = Aᵀ e^t (W^t)ᵀ``, the gradient with respect to the layer input ``H̃^{t-1}`` (or
+    None). Each product runs in the cheaper order: if the forward pass computed ``A H̃``,
+    that gives ``∂L/∂W^t``; otherwise one product ``P = Aᵀ e^t`` serves both.
+    """
+    W, X, AX = trace.weights[t - 1], trace._X[t - 1], trace._AX[t - 1]
+    if AX is not None:
+        dW = AX.T @ e_t if want_W else None  # (A H̃^{t-1})ᵀ e^t
+        G = AT @ (e_t @ W.T) if propagate else None  # Aᵀ (e^t (W^t)ᵀ)
+        return dW, G
+    P = AT @ e_t  # Aᵀ e^t
+    dW = X.T @ P if want_W else None  # (H̃^{t-1})ᵀ (Aᵀ e^t) = (A H̃^{t-1})ᵀ e^t
+    G = P @ W.T if propagate else None  # (Aᵀ e^t) (W^t)ᵀ
+    return dW, G  # P is freed here, before the next layer allocates its own
 
 
 def _apply_in_place(f, Z: Array, out: Array, block: int = 1 << 18) -> Array:
@@ -387,6 +494,8 @@ def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block
     to touch) while keeping the number of Python-level calls low; ``M`` and ``df`` may
     be None.
     """
+    if M is None and df is None:
+        return G
     step = max(1, block // max(1, G.shape[1]))
     for s in range(0, G.shape[0], step):
         k = slice(s, s + step)
@@ -398,18 +507,18 @@ def _hadamard_in_place(G: Array, M: Array | None, df=None, Z=None, H=None, block
 
 
 def _gradient_A(trace: Trace, e: list):
-    """dL/dA = sum_t e^t (H̃^{t-1} W^t)^T.
+    """∂L/∂A = Σ_t e^t (H̃^{t-1} W^t)ᵀ.
 
-    For a dense A: one product of the stacked factors, [e^1 … e^T] [U^1 … U^T]^T with
+    For a dense A: one product of the stacked factors, [e^1 … e^T] [U^1 … U^T]ᵀ with
     U^t = H̃^{t-1} W^t. For a sparse A: the entries on A's pattern only, layer by layer
     (one U^t at a time, without stacking: large temporaries are slow to allocate).
     """
-    layers = zip(e, trace._U, trace._X, trace.weights)
+    layers = zip(e, trace._XW, trace._X, trace.weights, strict=True)
     if sp.issparse(trace.A):
         A = trace.A
         data = sum(_sampled_values(A, e_t, X @ W) for e_t, _, X, W in layers)
         return type(A)((data, A.indices.copy(), A.indptr.copy()), shape=A.shape)
-    U = [u if u is not None else X @ W for _, u, X, W in layers]
+    U = [XW if XW is not None else X @ W for _, XW, X, W in layers]
     E = e[0] if len(e) == 1 else np.concatenate(e, axis=1)
     U = U[0] if len(U) == 1 else np.concatenate(U, axis=1)
     return E @ U.T

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .graphs import normalize_adjacency
+from .graphs import SELF_LOOPS, _with_self_loops, normalize_adjacency
 from .validation import as_adjacency, as_matrix, float_dtype
 
 __all__ = ["normalize_adjacency_backward", "undirected_edge_gradient"]
@@ -45,12 +45,16 @@ def _check_square(X: Any, m: int, name: str, meaning: str):
     return X
 
 
-def normalize_adjacency_backward(A: Any, G: Any, *, A_hat: Any = None) -> Any:
+def normalize_adjacency_backward(A: Any, G: Any, *, A_hat: Any = None, self_loops: str = "missing") -> Any:
     """``∂L/∂A`` for a loss ``L`` computed from ``Â = D̃^{-1/2}(A + I)D̃^{-1/2}``, given ``G = ∂L/∂Â``.
 
-    The degrees are the row sums ``d = (A + I) 1``, as in
+    The degrees are the row sums ``d = Ã 1`` of ``A`` with its self-loops, ``Ã``, as in
     :func:`gcnlib.normalize_adjacency <gcnlib.graphs.normalize_adjacency>`; ``A`` need not be
-    symmetric. Every entry of ``A`` is treated as an independent weight.
+    symmetric. Every entry of ``A`` is treated as an independent weight. For a graph without
+    self-loops ``Ã = A + I`` whatever ``self_loops`` is (but ``"none"``). The loops that
+    ``self_loops="missing"`` adds are constants: at a zero diagonal entry ``A_kk`` the result is
+    the derivative with the added loop held fixed (``Â`` itself jumps when ``A_kk`` leaves 0,
+    since the added loop then disappears).
 
     Parameters
     ----------
@@ -61,7 +65,10 @@ def normalize_adjacency_backward(A: Any, G: Any, *, A_hat: Any = None) -> Any:
         the pattern of ``Â`` (``A``'s pattern and the diagonal) are used, and no other entry
         of ``G`` can influence the result, since ``Â`` is zero elsewhere.
     A_hat : ndarray or scipy.sparse matrix, m×m, optional
-        ``normalize_adjacency(A)`` if already computed (it is recomputed otherwise).
+        ``normalize_adjacency(A, self_loops)`` if already computed (it is recomputed otherwise).
+    self_loops : {"missing", "add", "none"}
+        The same choice as for ``normalize_adjacency`` (see ``gcnlib.SELF_LOOPS``); it must be
+        the one that made ``Â``.
 
     Returns
     -------
@@ -95,18 +102,18 @@ def normalize_adjacency_backward(A: Any, G: Any, *, A_hat: Any = None) -> Any:
     m = A.shape[0]
     G = _check_square(G, m, "G", "∂L/∂Â")
     if A_hat is None:
-        A_hat = normalize_adjacency(A)  # also checks that every degree is positive
+        A_hat = normalize_adjacency(A, self_loops)  # also checks self_loops and that every degree is positive
     else:
         A_hat = _check_square(A_hat, m, "A_hat", "Â")
     dtype = float_dtype(A.dtype, G.dtype)
 
-    if sp.issparse(A):
-        d = np.asarray(A.sum(axis=1), dtype=np.float64).ravel() + 1.0
-    else:
-        d = A.sum(axis=1, dtype=np.float64) + 1.0
+    d = np.asarray(_with_self_loops(A, self_loops).sum(axis=1), dtype=np.float64).ravel()  # d = Ã 1
     if np.any(d <= 0):
         k = int(np.flatnonzero(d <= 0)[0])
-        raise ValueError(f"A: every degree of A + I must be positive, but row {k} has degree {d[k]:g}")
+        raise ValueError(
+            f"A: every degree of Ã (self_loops={self_loops!r}: {SELF_LOOPS[self_loops]}) must be "
+            f"positive, but row {k} has degree {d[k]:g}"
+        )
 
     # r + c: the row and column sums of G ⊙ Â (only Â's non-zero entries contribute)
     if sp.issparse(A_hat) or sp.issparse(G):

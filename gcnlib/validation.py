@@ -11,14 +11,19 @@ The checks are cheap: a float64/float32 NumPy array that is already 2-D costs on
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
+
+Matrix = Union[ArrayLike, sp.spmatrix]  # noqa: UP007
+"""A dense matrix (anything ``numpy.asarray`` turns into a 2-D array) or a scipy.sparse one."""
 
 __all__ = [
     "as_matrix",
     "as_adjacency",
+    "as_vector",
     "as_generator",
     "as_selection",
     "float_dtype",
@@ -138,7 +143,41 @@ def _as_sparse(X: Any, name: str, dtype: np.dtype | None):
     return X
 
 
-def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
+
+def as_vector(x: Any, name: str, length: int, *, dtype: np.dtype | None = None) -> np.ndarray:
+    """Return ``x`` as a checked 1-D float vector of the given length (a bias ``b^t``).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not 1-D of length ``length`` (the message gives both), or holds NaN or
+        infinity.
+    TypeError
+        For non-numeric or complex input, or a sparse matrix.
+    """
+    if sp.issparse(x):
+        raise TypeError(f"{name}: expected a 1-D vector of length {length}, got a scipy.sparse matrix")
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name}: not a vector ({err})") from None
+    if x.dtype == object:
+        raise TypeError(f"{name}: expected real numbers, got objects")
+    target = _check_dtype(x.dtype, name)  # refuses complex numbers and non-numbers
+    if dtype is not None:
+        target = np.dtype(dtype)
+    if x.shape != (length,):
+        raise ValueError(
+            f"{name} has shape {x.shape} but must be a 1-D vector of length {length} (one entry per "
+            f"column of Z)"
+        )
+    x = x.astype(target, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} (length {length}) contains NaN or infinity")
+    return x
+
+
+def as_adjacency(A: Any, *, dtype: np.dtype | None = None, name: str = "A"):
     """Return the adjacency ``A`` (m×m, dense or scipy.sparse) checked, sparse kept sparse.
 
     Raises
@@ -147,9 +186,9 @@ def as_adjacency(A: Any, *, dtype: np.dtype | None = None):
         If ``A`` is not square (the message gives its shape), or for any error of
         :func:`as_matrix`.
     """
-    A = as_matrix(A, "A", dtype=dtype, sparse_ok=True)
+    A = as_matrix(A, name, dtype=dtype, sparse_ok=True)
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"A: the adjacency must be square (m×m), got shape {_shape(A)}")
+        raise ValueError(f"{name}: the adjacency must be square (m×m), got shape {_shape(A)}")
     return A
 
 
@@ -194,20 +233,26 @@ def _fingerprint_weights(n: int, dtype: np.dtype) -> np.ndarray:
 
 
 def fingerprint(X: Any) -> tuple:
-    """A checksum of the matrix ``X`` (m×n): its row sums weighted by fixed distinct weights.
+    """What it takes to tell later whether the matrix ``X`` (m×n) was changed in place.
 
-    Computing it again gives an equal result if and only if (up to round-off in a row's
-    weighted sum) no number of ``X`` changed, moved within its row or changed rows. It
-    costs one pass over the stored numbers of ``X`` and no BLAS call (BLAS may round
-    differently with another number of threads), so the same matrix always gives the same
-    bytes. The shape and, for a sparse ``X``, the number of stored entries are part of it.
+    A small ``X`` (up to 4096 stored numbers) is remembered exactly: its bytes, which cost
+    less to copy than any checksum does to compute. For a larger one, its row sums
+    weighted by fixed distinct weights: computing them again gives an equal result if and
+    only if (up to round-off in a row's weighted sum) no number of ``X`` changed, moved
+    within its row or changed rows. That costs one pass over the stored numbers and no
+    BLAS call (BLAS may round differently with another number of threads), so the same
+    matrix always gives the same bytes. The shape and, for a sparse ``X``, the number of
+    stored entries are part of it.
     """
     if sp.issparse(X):
+        if X.nnz <= 4096:
+            return X.shape, X.data.tobytes(), X.indices.tobytes(), X.indptr.tobytes()
         v = _fingerprint_weights(X.shape[1], np.dtype(np.float64))
         return X.shape, X.nnz, np.asarray(X @ v).tobytes()  # scipy: one sequential pass
+    if X.size <= 4096:
+        return X.shape, X.tobytes()
     v = _fingerprint_weights(X.shape[1], X.dtype)
     return X.shape, np.einsum("ij,j->i", X, v).tobytes()  # NumPy's own loop, not BLAS
-
 
 def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     """A NumPy random generator from a generator or an integer seed.

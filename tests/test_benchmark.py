@@ -29,7 +29,7 @@ def test_help_names_every_case():
     assert result.returncode == 0, result.stderr
     for case in bench_gcn.TARGETS:
         assert case in result.stdout
-    assert "--keep-memory" in result.stdout and "--reps" in result.stdout
+    assert "--keep-memory" in result.stdout and "--reps" in result.stdout and "--clock" in result.stdout
 
 
 def test_tiny_case_prints_one_row_of_the_table():
@@ -64,3 +64,9 @@ def test_torch_pass_computes_the_same_weight_gradients_as_gcnlib():
             assert isinstance(g_torch, torch.Tensor)
             np.testing.assert_allclose(g_torch.numpy(), g_ours, rtol=1e-10, atol=1e-12)
         assert sp.issparse(c.A) == sparse
+
+
+def test_cpu_clock_prints_the_same_table():
+    result = run_script("--cases", "tiny", "--reps", "1", "--no-torch", "--clock", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "CPU time" in result.stdout and any(line.startswith("karate m=34") for line in result.stdout.splitlines())

@@ -57,3 +57,27 @@ def test_one_seed_in_process(capsys):
     assert main(["kipf-welling", "--dataset", "citeseer", "--seeds", "1", "--epochs", "5", "--early-stopping", "2"]) == 0
     out = capsys.readouterr().out.strip()
     assert SUMMARY.match(out) and out.endswith("over 1 seed")
+
+
+def test_seed_runs_one_chosen_seed_and_is_not_an_abbreviation_of_seeds(capsys):
+    assert main(["kipf-welling", "--seed", "3", "--epochs", "3"]) == 0
+    captured = capsys.readouterr()
+    assert re.fullmatch(r"cora: test accuracy \d+\.\d % with seed 3\n", captured.out), captured.out
+    assert "seed 3:" in captured.err and "seed 0:" not in captured.err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["kipf-welling", "--see", "3"], "unrecognized arguments: --see 3"),
+    (["kipf-welling", "--seed", "3", "--seeds", "2"], "not allowed with argument --seed"),
+    (["kipf-welling", "--seed", "-1"], "--seed"),
+])
+def test_no_prefix_guessing_and_no_contradictions(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_dataset_names_ignore_case(capsys):
+    assert main(["kipf-welling", "--dataset", "CiteSeer", "--seed", "0", "--epochs", "2"]) == 0
+    assert capsys.readouterr().out.startswith("citeseer: test accuracy")

@@ -344,3 +344,34 @@ def test_sparse_dropout_keeps_the_kind_of_sparse_input(make):
 def test_sparse_dropout_of_a_dense_array_says_what_to_use():
     with raises(TypeError, "X", "scipy.sparse", "(3, 4)", "dropout_mask"):
         gcnlib.sparse_dropout(np.ones((3, 4)), 0.5, 0)
+
+
+# --- biases and per-layer activations ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "biases, kind, fragments",
+    [
+        ([np.ones(3), None], ValueError, ["biases[0] (b^1)", "(3,)", "length 4"]),
+        ([np.ones((1, 4)), None], ValueError, ["biases[0] (b^1)", "(1, 4)", "1-D vector of length 4"]),
+        ([None, [1.0, np.nan]], ValueError, ["biases[1] (b^2)", "NaN"]),
+        ([None, np.ones(2) * 1j], TypeError, ["b^2", "complex"]),
+        ([np.ones(4)], ValueError, ["biases", "2 entries", "got 1"]),
+        (np.ones(4), TypeError, ["biases", "list of 2", "one array"]),
+    ],
+)
+def test_bad_biases(biases, kind, fragments):
+    with raises(kind, *fragments):
+        gcnlib.forward(A, H0, Ws, biases=biases)
+
+
+def test_per_layer_activations_of_the_wrong_number():
+    with raises(ValueError, "sigma", "T = 2", "list of 3"):
+        gcnlib.forward(A, H0, Ws, sigma=["relu", "tanh", "identity"])
+    with raises(ValueError, "sigma", "'swish'"):
+        gcnlib.forward(A, H0, Ws, sigma=["relu", "swish"])
+
+
+def test_bias_gradients_without_biases():
+    with raises(ValueError, "wrt", "'b'", "no biases", "biases=[b^1, ..., b^T]"):
+        gcnlib.backward(trace, np.ones((5, 2)), wrt=("W", "b"))

@@ -34,8 +34,41 @@ def test_dense_matches_the_definition_on_the_karate_club():
 
 
 def test_dense_without_symmetry_uses_row_sums():
-    A = np.random.default_rng(0).uniform(0, 1, size=(6, 6))
-    np.testing.assert_allclose(normalize_adjacency(A), by_definition(A), rtol=1e-14)
+    A = np.random.default_rng(0).uniform(0, 1, size=(6, 6))  # a full diagonal: self_loops="add"
+    np.testing.assert_allclose(normalize_adjacency(A, self_loops="add"), by_definition(A), rtol=1e-14)
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_self_loops_are_added_only_where_missing_by_default(as_sparse):
+    A = karate_club().A
+    A_with_loops = A + np.eye(34)
+    A_some_loops = A.copy()
+    A_some_loops[[0, 5, 33], [0, 5, 33]] = [1.0, 2.5, 1.0]  # three nodes have loops already
+    convert = sp.csr_matrix if as_sparse else np.asarray
+    expected = by_definition(A)
+    for given in (A, A_with_loops):  # normalize_adjacency(A + I) no longer doubles the loops
+        np.testing.assert_allclose(dense(normalize_adjacency(convert(given))), expected, rtol=1e-14)
+    A_tilde = A_some_loops + np.diag((np.diagonal(A_some_loops) == 0).astype(float))
+    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_some_loops))),
+                               by_definition(A_tilde - np.eye(34)), rtol=1e-14)
+    # "add" is Kipf & Welling's A + I whatever the diagonal holds, "none" adds nothing
+    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_with_loops), self_loops="add")),
+                               by_definition(A_with_loops), rtol=1e-14)
+    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_with_loops), self_loops="none")),
+                               expected, rtol=1e-14)
+
+
+def test_self_loops_choice_and_its_errors():
+    with pytest.raises(ValueError, match=r"self_loops: expected one of \['missing', 'add', 'none'\], got 'yes'"):
+        normalize_adjacency(np.eye(2), self_loops="yes")
+    A = np.zeros((3, 3))
+    A[0, 1] = A[1, 0] = 1  # node 2 is isolated: without loops its degree is 0
+    with pytest.raises(ValueError, match=r"self_loops='none'.*row 2.*degree 0.*isolated node\? use self_loops='missing'"):
+        normalize_adjacency(A, self_loops="none")
+
+
+def dense(X):
+    return X.toarray() if sp.issparse(X) else X
 
 
 @pytest.mark.parametrize("kind", [sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array])
@@ -164,3 +197,58 @@ def test_random_graph_dtype():
 def test_random_graph_refuses_impossible_sizes(m, degree):
     with pytest.raises(ValueError):
         random_graph(m, degree, rng=0)
+
+
+# --- graphs in a batch -------------------------------------------------------------------
+
+
+def small_graphs():
+    rng = np.random.default_rng(5)
+    club = karate_club().A
+    return [club[:10, :10], random_graph(7, 2, rng=rng), sp.csr_array(club[20:, 20:])], rng
+
+
+def test_a_batch_is_block_diagonal_and_normalises_graph_by_graph():
+    graphs, _ = small_graphs()
+    batch = gcnlib.batch_graphs(graphs)
+    assert sp.issparse(batch.A) and batch.A.format == "csr" and batch.offsets.tolist() == [0, 10, 17, 31]
+    np.testing.assert_array_equal(batch.A.toarray(), sp.block_diag([sp.csr_matrix(A) for A in graphs]).toarray())
+    per_graph = sp.block_diag([normalize_adjacency(A) for A in graphs]).toarray()
+    np.testing.assert_allclose(normalize_adjacency(batch.A).toarray(), per_graph, rtol=1e-14)
+    assert batch.graph_of_node.tolist() == [0] * 10 + [1] * 7 + [2] * 14
+    assert repr(batch) == f"GraphBatch(3 graphs, 31 nodes, {batch.A.nnz} stored entries)"
+
+
+def test_a_batch_computes_every_graphs_own_forward_and_backward():
+    """Z and e of the batch are the graphs' own, stacked; ∂L/∂W is the sum over the graphs
+    (one shared W), ∂L/∂A is block-diagonal with each graph's ∂L/∂A_g."""
+    graphs, rng = small_graphs()
+    batch = gcnlib.batch_graphs(graphs)
+    A_hats = [normalize_adjacency(sp.csr_matrix(A)) for A in graphs]  # sparse: ∂L/∂A on the pattern
+    features = [rng.normal(size=(A.shape[0], 3)) for A in graphs]
+    targets = [rng.normal(size=(A.shape[0], 2)) for A in graphs]
+    Ws, b = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))], [rng.normal(size=4), None]
+
+    trace = gcnlib.forward(normalize_adjacency(batch.A), np.vstack(features), Ws, ["relu", "identity"], biases=b)
+    L, e_T = gcnlib.squared_error(trace.Z[-1], np.vstack(targets))  # a sum over nodes: the graphs' sum
+    g = gcnlib.backward(trace, e_T)
+    each = []
+    for A_hat, H0, Y in zip(A_hats, features, targets, strict=True):
+        tr = gcnlib.forward(A_hat, H0, Ws, ["relu", "identity"], biases=b)
+        each.append(gcnlib.backward(tr, gcnlib.squared_error(tr.Z[-1], Y)[1]))
+        np.testing.assert_allclose(batch.split(trace.Z[-1])[len(each) - 1], tr.Z[-1], rtol=1e-13)
+    for t in range(2):
+        np.testing.assert_allclose(g.W[t], sum(x.W[t] for x in each), rtol=1e-12)
+    np.testing.assert_allclose(g.b[0], sum(x.b[0] for x in each), rtol=1e-12)
+    np.testing.assert_allclose(g.A.toarray(), sp.block_diag([x.A for x in each]).toarray(), rtol=1e-12, atol=1e-14)
+    for H0_g, x in zip(batch.split(g.H0), each, strict=True):
+        np.testing.assert_allclose(H0_g, x.H0, rtol=1e-12, atol=1e-14)
+
+
+def test_batch_errors_name_the_graph():
+    with pytest.raises(ValueError, match=r"adjacencies\[1\]: the adjacency must be square.*2×3"):
+        gcnlib.batch_graphs([np.eye(2), np.ones((2, 3))])
+    with pytest.raises(ValueError, match="adjacencies: the list is empty"):
+        gcnlib.batch_graphs([])
+    with pytest.raises(TypeError, match="adjacencies: expected a list"):
+        gcnlib.batch_graphs(np.eye(3))

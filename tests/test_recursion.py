@@ -2,19 +2,22 @@
 
 * HIPS autograd differentiates a plain re-implementation of the forward pass (written
   here, not taken from gcnlib), so it shares no code with gcnlib.backward.
-* Central finite differences (gcnlib.gradcheck) of the same plain forward pass.
+* Central finite differences (gcnlib.numerical_gradient) of the same plain forward pass.
 
-Every gradient is checked: e^t for all t, dL/dW^t, dL/dA (dense, and sparse on A's
-pattern), dL/dH^0 (dense and sparse H^0), with and without dropout masks, over random
-shapes, depths and all activations, in float64 and float32.
+Every gradient is checked: e^t for all t, ∂L/∂W^t, ∂L/∂b^t, ∂L/∂A (dense, and sparse on
+A's pattern), ∂L/∂H^0 (dense and sparse H^0), with and without dropout masks and biases,
+with one activation for all layers or one per layer, over random shapes, depths and all
+activations, in float64 and float32.
 """
 
 from __future__ import annotations
 
 import autograd.numpy as anp
+import autograd.scipy.special as asp
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import scipy.special
 from autograd import grad
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -22,13 +25,14 @@ from hypothesis import strategies as st
 import gcnlib
 from gcnlib import numerical_gradient, relative_error
 
-NAMES = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus"]
+NAMES = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu"]
 
 
 # --- an independent forward pass, for numpy (finite differences) and autograd ---------
 
 
 def sigma_of(xp, name):
+    erf = asp.erf if xp is anp else scipy.special.erf
     return {
         "identity": lambda Z: Z,
         "sigmoid": lambda Z: 1 / (1 + xp.exp(-Z)),
@@ -36,26 +40,31 @@ def sigma_of(xp, name):
         "relu": lambda Z: xp.maximum(Z, 0.0),
         "leaky_relu": lambda Z: xp.where(Z > 0, Z, 0.01 * Z),
         "softplus": lambda Z: xp.log(1 + xp.exp(Z)),
+        # exp of where(...), not of minimum(Z, 0): autograd splits minimum's slope at a tie
+        "elu": lambda Z: xp.where(Z > 0, Z, xp.exp(xp.where(Z > 0, 0.0, Z)) - 1),
+        "gelu": lambda Z: Z * 0.5 * (1 + erf(Z / xp.sqrt(2.0))),
     }[name]
 
 
-def plain_loss(xp, name, A, H0, Ws, masks, Y, shifts=None):
-    """L = ½‖Z^T − Y‖²_F with Z^t = A (H^{t-1} ⊙ M^t) W^t + D^t (D^t = shifts[t-1])."""
-    sigma = sigma_of(xp, name)
+def plain_loss(xp, names, A, H0, Ws, masks, Y, shifts=None, biases=None):
+    """L = ½‖Z^T − Y‖²_F, Z^t = A (H^{t-1} ⊙ M^t) W^t + 1 b^tᵀ + D^t (D^t = shifts[t-1]),
+    H^t = σ_t(Z^t) with σ_t = names[t-1]."""
     H = dense(H0)  # the reference works on the plain matrix; gcnlib keeps a sparse H0 sparse
     for t, W in enumerate(Ws):
         X = H if masks is None or masks[t] is None else H * masks[t]
         Z = A @ (X @ W)
+        if biases is not None and biases[t] is not None:
+            Z = Z + biases[t][None, :]
         if shifts is not None:
             Z = Z + shifts[t]
-        H = sigma(Z)
+        H = sigma_of(xp, names[t])(Z)
     return 0.5 * xp.sum((Z - Y) ** 2)
 
 
 # --- random problems ------------------------------------------------------------------
 
 
-def make_problem(seed, m, widths, name, sparse_A=False, sparse_H0=False, with_masks=False):
+def make_problem(seed, m, widths, name, sparse_A=False, sparse_H0=False, with_masks=False, with_biases=False):
     rng = np.random.default_rng(seed)
     if sparse_A:
         keep = rng.random((m, m)) < 0.5
@@ -72,26 +81,37 @@ def make_problem(seed, m, widths, name, sparse_A=False, sparse_H0=False, with_ma
         masks = [2.0 * (rng.random((m, o)) < 0.7) for o in widths[:-1]]
         masks[rng.integers(len(masks))] = None  # an entry None means "no mask"
     Y = rng.normal(size=(m, widths[-1]))
-    return A, H0, Ws, masks, Y
+    if not with_biases:
+        return A, H0, Ws, masks, Y
+    biases = [rng.normal(size=n) for n in widths[1:]]
+    if len(biases) > 1:
+        biases[rng.integers(len(biases))] = None  # a layer without a bias
+    return A, H0, Ws, masks, Y, biases
 
 
-def gcnlib_gradients(A, H0, Ws, masks, Y, name):
-    trace = gcnlib.forward(A, H0, Ws, name, masks=masks)
+def layer_names(sigma, T):
+    """The activation name of each layer, from one name or a list of T."""
+    return [sigma] * T if isinstance(sigma, str) else list(sigma)
+
+
+def gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases=None):
+    trace = gcnlib.forward(A, H0, Ws, sigma, masks=masks, biases=biases)
     return trace, gcnlib.backward(trace, trace.Z[-1] - Y)
 
 
-KINKED = ("relu", "leaky_relu")
+# relu and leaky_relu have a kink at 0; elu's slope is continuous there but its curvature
+# jumps, which makes a central difference whose step crosses 0 accurate to O(ε) only.
+KINKED = ("relu", "leaky_relu", "elu")
 
 
 def away_from_kinks(trace, margin=1e-3):
-    """Finite differences need every pre-activation away from relu's kink at 0.
+    """Finite differences need every pre-activation of a relu (or elu) layer away from 0.
 
     Smooth activations have no kink: their examples are all kept, exact zeros included
     (those come from sparse rows and dropped inputs, where sparse bugs would hide).
     """
-    if trace.activation.name not in KINKED:
-        return True
-    return all(np.min(np.abs(Z)) > margin for Z in trace.Z)
+    return all(np.min(np.abs(Z), initial=np.inf) > margin
+               for Z, a in zip(trace.Z, trace.activations) if a.name in KINKED)
 
 
 def dense(X):
@@ -115,16 +135,20 @@ def on_pattern(A, G):
     return sp.csr_matrix((G[rows, A.indices], A.indices, A.indptr), shape=A.shape)
 
 
-def autograd_gradients(A, H0, Ws, masks, Y, name):
-    """dL/dZ^t (via additive shifts D^t at 0), dL/dW^t, dL/dA (dense), dL/dH^0 (dense)."""
+def autograd_gradients(A, H0, Ws, masks, Y, sigma, biases=None):
+    """dL/dZ^t (via additive shifts D^t at 0), dL/dW^t, dL/dA (dense), dL/dH^0 (dense), dL/db^t."""
     A_d, H0_d = dense(A), dense(H0)
     m = A_d.shape[0]
+    names = layer_names(sigma, len(Ws))
     zeros = [np.zeros((m, W.shape[1])) for W in Ws]
-    L = lambda A_, H0_, Ws_, D_: plain_loss(anp, name, A_, H0_, Ws_, masks, Y, D_)  # noqa: E731
-    dA, dH0, dW, e = (grad(L, k)(A_d, H0_d, list(Ws), zeros) for k in range(4))
+    bs = None if biases is None else [np.zeros(W.shape[1]) if b is None else b for W, b in zip(Ws, biases)]
+    L = lambda A_, H0_, Ws_, D_, b_: plain_loss(anp, names, A_, H0_, Ws_, masks, Y, D_, b_)  # noqa: E731
+    args = (A_d, H0_d, list(Ws), zeros, bs)
+    dA, dH0, dW, e = (grad(L, k)(*args) for k in range(4))
+    db = None if biases is None else grad(L, 4)(*args)
     if sp.issparse(A):
         dA = on_pattern(A, dA)
-    return e, dW, dA, dH0
+    return e, dW, dA, dH0, db
 
 
 problems = st.fixed_dictionaries(
@@ -132,13 +156,25 @@ problems = st.fixed_dictionaries(
         "seed": st.integers(0, 2**32 - 1),
         "m": st.integers(1, 6),
         "widths": st.lists(st.integers(1, 5), min_size=2, max_size=5),
-        "name": st.sampled_from(NAMES),
+        "names": st.lists(st.sampled_from(NAMES), min_size=4, max_size=4),
+        "per_layer": st.booleans(),
         "sparse_A": st.booleans(),
         "sparse_H0": st.booleans(),
         "with_masks": st.booleans(),
+        "with_biases": st.booleans(),
     }
 )
 few = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def unpack(p):
+    """The problem of a hypothesis example: inputs, the biases (or None) and sigma."""
+    T = len(p["widths"]) - 1
+    sigma = p["names"][:T] if p["per_layer"] else p["names"][0]
+    args = {k: v for k, v in p.items() if k not in ("names", "per_layer")}
+    problem = make_problem(**args, name=sigma)
+    biases = problem[5] if p["with_biases"] else None
+    return (*problem[:5], biases, sigma)
 
 
 # --- the oracle tests -----------------------------------------------------------------
@@ -147,13 +183,18 @@ few = settings(max_examples=150, deadline=None, suppress_health_check=[HealthChe
 @few
 @given(problems)
 def test_every_gradient_matches_autograd(p):
-    A, H0, Ws, masks, Y = make_problem(**p)
-    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, p["name"])
+    A, H0, Ws, masks, Y, biases, sigma = unpack(p)
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases)
     assume(away_from_kinks(trace, margin=0.0))  # at exactly 0, relu' is a convention
-    e, dW, dA, dH0 = autograd_gradients(A, H0, Ws, masks, Y, p["name"])
+    e, dW, dA, dH0, db = autograd_gradients(A, H0, Ws, masks, Y, sigma, biases)
     for t in range(len(Ws)):
         close(g.e[t], e[t], 1e-10)
         close(g.W[t], dW[t], 1e-10)
+        if biases is not None:
+            assert (g.b[t] is None) == (biases[t] is None)
+            if biases[t] is not None:
+                close(g.b[t], db[t], 1e-10)
+    assert (g.b is None) == (biases is None)
     close(g.A, dA, 1e-10)
     close(g.H0, dH0, 1e-10)
     assert sp.issparse(g.A) == p["sparse_A"]
@@ -162,13 +203,13 @@ def test_every_gradient_matches_autograd(p):
 @few
 @given(problems)
 def test_every_gradient_matches_finite_differences(p):
-    A, H0, Ws, masks, Y = make_problem(**p)
-    name = p["name"]
-    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, name)
+    A, H0, Ws, masks, Y, biases, sigma = unpack(p)
+    names = layer_names(sigma, len(Ws))
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases)
     assume(away_from_kinks(trace))
 
-    def loss(A=A, H0=H0, Ws=Ws, D=None):
-        return plain_loss(np, name, A, H0, Ws, masks, Y, D)
+    def loss(A=A, H0=H0, Ws=Ws, D=None, b=biases):
+        return plain_loss(np, names, A, H0, Ws, masks, Y, D, b)
 
     rtol, atol = 1e-5, 1e-7  # central differences: truncation ε² and round-off |L|·1e-16/ε
     close(g.A, numerical_gradient(lambda X: loss(A=X), A), rtol, atol)  # sparse A: on its pattern
@@ -178,28 +219,35 @@ def test_every_gradient_matches_finite_differences(p):
         replace = lambda items, X: items[:t] + [X] + items[t + 1:]  # noqa: E731
         close(g.W[t], numerical_gradient(lambda X: loss(Ws=replace(Ws, X)), Ws[t]), rtol, atol)
         close(g.e[t], numerical_gradient(lambda X: loss(D=replace(zeros, X)), zeros[t]), rtol, atol)
+        if biases is not None and biases[t] is not None:
+            row = numerical_gradient(lambda x: loss(b=replace(biases, x[0])), biases[t][None, :])
+            close(g.b[t], row[0], rtol, atol)
 
 
 @settings(max_examples=60, deadline=None)
 @given(problems)
 def test_float32_stays_float32_and_matches_float64(p):
-    A, H0, Ws, masks, Y = make_problem(**p)
-    f32 = lambda X: X.astype(np.float32)  # noqa: E731
-    masks32 = None if masks is None else [None if M is None else f32(M) for M in masks]
-    trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], p["name"], masks=masks32)
+    A, H0, Ws, masks, Y, biases, sigma = unpack(p)
+    f32 = lambda X: None if X is None else X.astype(np.float32)  # noqa: E731
+    masks32 = None if masks is None else [f32(M) for M in masks]
+    biases32 = None if biases is None else [f32(b) for b in biases]
+    trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], sigma, masks=masks32, biases=biases32)
     assume(away_from_kinks(trace))  # float32 rounding must not move a Z across relu's kink
     g = gcnlib.backward(trace, trace.Z[-1] - f32(Y))
-    for X in [*trace.Z, *trace.H[1:], *g.e, *g.W, g.A, g.H0]:
+    for X in [*trace.Z, *trace.H[1:], *g.e, *g.W, g.A, g.H0, *(b for b in g.b or [] if b is not None)]:
         assert X.dtype == np.float32
     # the oracle runs in float64 on the very same (float32-rounded) numbers
-    up = lambda X: X.astype(np.float64)  # noqa: E731
-    masks64 = None if masks is None else [None if M is None else up(f32(M)) for M in masks]
-    e, dW, dA, dH0 = autograd_gradients(up(f32(A)), up(f32(H0)), [up(f32(W)) for W in Ws],
-                                        masks64, up(f32(Y)), p["name"])
+    up = lambda X: None if X is None else X.astype(np.float64)  # noqa: E731
+    masks64 = None if masks is None else [up(f32(M)) for M in masks]
+    biases64 = None if biases is None else [up(f32(b)) for b in biases]
+    e, dW, dA, dH0, db = autograd_gradients(up(f32(A)), up(f32(H0)), [up(f32(W)) for W in Ws],
+                                            masks64, up(f32(Y)), sigma, biases64)
     rtol, atol = 2e-4, 1e-5
     for t in range(len(Ws)):
         close(g.e[t], e[t], rtol, atol)
         close(g.W[t], dW[t], rtol, atol)
+        if biases is not None and biases[t] is not None:
+            close(g.b[t], db[t], rtol, atol)
     close(g.A, dA, rtol, atol)
     close(g.H0, dH0, rtol, atol)
 
@@ -325,16 +373,18 @@ def test_inputs_are_not_modified():
     np.testing.assert_array_equal(e_T, e_copy)
 
 
-@pytest.mark.parametrize("perturb", ["e", "W", "A", "H0"])
+@pytest.mark.parametrize("perturb", ["e", "W", "b", "A", "H0"])
 def test_the_oracle_notices_a_wrong_gradient(perturb):
     """The comparisons above are sharp: a tiny error in any gradient makes them fail."""
-    A, H0, Ws, masks, Y = make_problem(8, 5, [3, 4, 2], "tanh", with_masks=True)
-    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "tanh")
-    e, dW, dA, dH0 = autograd_gradients(A, H0, Ws, masks, Y, "tanh")
-    mine, ref = {"e": (g.e[0], e[0]), "W": (g.W[0], dW[0]), "A": (g.A, dA), "H0": (g.H0, dH0)}[perturb]
+    A, H0, Ws, masks, Y, biases = make_problem(8, 5, [3, 4, 2], "tanh", with_masks=True, with_biases=True)
+    biases = [np.ones(4), np.ones(2)]
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "tanh", biases)
+    e, dW, dA, dH0, db = autograd_gradients(A, H0, Ws, masks, Y, "tanh", biases)
+    mine, ref = {"e": (g.e[0], e[0]), "W": (g.W[0], dW[0]), "b": (g.b[0][None, :], db[0][None, :]),
+                 "A": (g.A, dA), "H0": (g.H0, dH0)}[perturb]
     close(mine, ref, 1e-10)
-    wrong = mine.copy()
-    wrong[0, 0] *= 1 + 1e-6
+    wrong = dense(mine).copy()
+    wrong[np.unravel_index(np.argmax(np.abs(wrong)), wrong.shape)] *= 1 + 1e-6  # the largest entry
     with pytest.raises(AssertionError):
         close(wrong, ref, 1e-10)
 
@@ -342,15 +392,20 @@ def test_the_oracle_notices_a_wrong_gradient(perturb):
 @pytest.mark.parametrize("sparse_A", [False, True])
 def test_directional_check_of_every_gradient(sparse_A, rng):
     """dL ≈ G:V along random directions, on a larger problem than the hypothesis tests."""
-    A, H0, Ws, masks, Y = make_problem(9, 30, [8, 6, 5, 3], "softplus", sparse_A=sparse_A, with_masks=True)
-    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "softplus")
+    A, H0, Ws, masks, Y, biases = make_problem(9, 30, [8, 6, 5, 3], "softplus", sparse_A=sparse_A,
+                                               with_masks=True, with_biases=True)
+    sigma = ["softplus", "gelu", "identity"]
+    trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases)
 
-    def loss(A=A, H0=H0, Ws=Ws):
-        return plain_loss(np, "softplus", A, H0, Ws, masks, Y)
+    def loss(A=A, H0=H0, Ws=Ws, b=biases):
+        return plain_loss(np, sigma, A, H0, Ws, masks, Y, biases=b)
 
     checks = [(lambda X: loss(A=X), A, g.A), (lambda X: loss(H0=X), H0, g.H0)]
     for t in range(3):
         checks.append((lambda X, t=t: loss(Ws=Ws[:t] + [X] + Ws[t + 1:]), Ws[t], g.W[t]))
+        if biases[t] is not None:
+            checks.append((lambda x, t=t: loss(b=biases[:t] + [x[0]] + biases[t + 1:]), biases[t][None], g.b[t][None]))
+    assert len(checks) == 7
     for f, X, G in checks:
         numeric, analytic = gcnlib.directional_check(f, X, G, rng=rng)
         assert relative_error(numeric, analytic) < 1e-7
@@ -409,6 +464,29 @@ def test_backward_refuses_a_trace_whose_A_H0_or_mask_changed_in_place(name, spar
         gcnlib.backward(trace, Y)
 
 
+@pytest.mark.parametrize("how", ["double", "swap", "one part in 10^12"])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("name", ["A", "H0", "M^1"])
+def test_backward_refuses_changed_inputs_above_the_size_kept_exactly(name, sparse, how):
+    """Above 4096 stored numbers the fingerprint is a weighted row sum, not a copy: it still
+    catches a swap of two numbers and a change of one part in 10^12."""
+    rng = np.random.default_rng(11)
+    m = 90
+    A = rng.normal(size=(m, m))
+    H0 = rng.normal(size=(m, 60))
+    if sparse:
+        A, H0 = sp.csr_matrix(A * (rng.random((m, m)) < 0.6)), sp.csr_matrix(H0 * (rng.random((m, 60)) < 0.9))
+        assert A.nnz > 4096 and H0.nnz > 4096
+    masks = [np.tile([0.0, 2.0], (m, 30)), None]
+    Ws = [rng.normal(size=(60, 5)), rng.normal(size=(5, 2))]
+    trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
+    Y = np.ones((m, 2))
+    gcnlib.backward(trace, Y)
+    change_in_place({"A": A, "H0": H0, "M^1": masks[0]}[name], how)
+    with raises_with(ValueError, "masks[0] (M^1)" if name == "M^1" else name, "changed in place"):
+        gcnlib.backward(trace, Y)
+
+
 def raises_with(kind, *fragments):
     """pytest.raises(kind) whose message contains every fragment literally."""
     import re
@@ -443,10 +521,65 @@ def test_a_fingerprint_is_the_same_for_equal_matrices_only():
     from gcnlib.validation import fingerprint
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(50, 40))
+    X = rng.normal(size=(100, 60))  # above 4096 numbers: the weighted row sums
     assert fingerprint(X) == fingerprint(X.copy())
     assert fingerprint(np.asfortranarray(X)) == fingerprint(np.asfortranarray(X))
     assert fingerprint(X) != fingerprint(X[:, ::-1].copy()) and fingerprint(X) != fingerprint(X[::-1].copy())
-    assert fingerprint(X) != fingerprint(X.T.copy()[:40, :40]) and fingerprint(X[:40, :40]) != fingerprint(X[:40, :40].T)
+    square = X[:60, :60].copy()
+    assert fingerprint(square) != fingerprint(square.T.copy())
+    small = X[:10, :10].copy()  # 100 numbers: kept exactly
+    assert fingerprint(small) == fingerprint(small.copy()) != fingerprint(small.T.copy())
     S = sp.csr_matrix(X * (X > 0))
     assert fingerprint(S) == fingerprint(S.copy()) != fingerprint(sp.csr_matrix(S.toarray()[::-1]))
+
+
+# --- biases and one activation per layer, example by example ----------------------------
+
+
+def test_biases_shift_every_row_and_their_gradient_is_the_column_sum():
+    A, H0, Ws, _, Y = make_problem(13, 5, [3, 4, 2], "tanh")
+    b = [np.array([0.5, -1.0, 2.0, 0.0]), None]
+    plain, shifted = gcnlib.forward(A, H0, Ws), gcnlib.forward(A, H0, Ws, biases=b)
+    np.testing.assert_allclose(shifted.Z[0], plain.Z[0] + b[0][None, :], rtol=1e-14)
+    g = gcnlib.backward(shifted, Y)
+    np.testing.assert_allclose(g.b[0], g.e[0].sum(axis=0), rtol=1e-14)  # ∂L/∂b^t = 1ᵀ e^t
+    assert g.b[1] is None and "b" in repr(g) and "biases=yes" in repr(shifted)
+    assert gcnlib.backward(shifted, Y, wrt=("W",)).b is None
+    assert gcnlib.backward(plain, Y).b is None  # no biases, no bias gradients
+    b[0] *= 2  # forward copied the biases
+    np.testing.assert_array_equal(gcnlib.backward(shifted, Y).W[0], g.W[0])
+
+
+def test_one_activation_per_layer():
+    A, H0, Ws, _, Y = make_problem(14, 5, [3, 4, 2], "tanh")
+    trace = gcnlib.forward(A, H0, Ws, ["relu", "identity"])
+    np.testing.assert_array_equal(trace.H[1], np.maximum(trace.Z[0], 0))
+    np.testing.assert_array_equal(trace.H[2], trace.Z[1])
+    assert [a.name for a in trace.activations] == ["relu", "identity"]
+    assert "sigma=relu,identity" in repr(trace)
+    with pytest.raises(AttributeError, match=r"one activation per layer \(relu, identity\).*activations\[t - 1\]"):
+        trace.activation
+    same = gcnlib.forward(A, H0, Ws, ["tanh", gcnlib.ACTIVATIONS["tanh"]])
+    assert same.activation.name == "tanh" and "sigma=tanh," in repr(same)
+
+
+def test_the_trace_and_gradients_signatures_show_no_private_fields():
+    import inspect
+
+    assert not [p for p in inspect.signature(gcnlib.Trace).parameters if p.startswith("_")]
+    assert list(inspect.signature(gcnlib.Gradients).parameters) == ["e", "W", "A", "H0", "b"]
+
+
+def test_every_python_example_of_the_readme_runs_as_printed():
+    """The README's examples run one after the other in one namespace, as a reader pastes them."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert len(examples) >= 2
+    namespace: dict = {}
+    for example in examples:
+        exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
+    assert [b.shape for b in namespace["grads"].b] == [(8,), (2,)]
+    assert list(namespace["errors"]) == ["W^1", "W^2", "A", "H0"] and max(namespace["errors"].values()) < 1e-6

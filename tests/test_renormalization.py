@@ -182,3 +182,42 @@ def test_errors_name_the_argument_and_shapes():
         normalize_adjacency_backward(A, [["a", "b", "c"]] * 3)
     with pytest.raises(ValueError, match=r"square.*2×3"):
         undirected_edge_gradient(np.ones((2, 3)))
+
+
+def normalize_autograd_loops(A, self_loops):
+    """Â for each choice of self-loops, in autograd.numpy; the loops added where the diagonal
+    of A is 0 ("missing") are fixed constants, as in gcnlib."""
+    m = A.shape[0]
+    if self_loops == "none":
+        A_tilde = A
+    elif self_loops == "add":
+        A_tilde = A + anp.eye(m)
+    else:
+        A_tilde = A + anp.diag((np.diag(np.asarray(getattr(A, "_value", A))) == 0).astype(float))
+    d = anp.sum(A_tilde, axis=1)
+    return A_tilde / anp.sqrt(anp.outer(d, d))
+
+
+@pytest.mark.parametrize("self_loops", ["missing", "add", "none"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_self_loops_follow_normalize_adjacency(self_loops, sparse):
+    # a graph with loops on some nodes: each choice of self_loops normalises another Ã,
+    # and the gradient must follow the one that made Â
+    rng = np.random.default_rng(11)
+    A = weighted_graph(rng) + np.diag([0.7, 0, 1.3, 0, 2.0, 0.4, 0.9])
+    A[1, 3] = A[3, 1] = 1.0  # nodes 1 and 3 (no loop) keep a positive degree for "none"
+    C = rng.standard_normal((7, 3))
+    A_in = sp.csr_matrix(A) if sparse else A
+    A_hat = normalize_adjacency(A_in, self_loops=self_loops)
+    G = G_of(np.asarray(A_hat.todense()) if sparse else A_hat, C)
+    dA = normalize_adjacency_backward(A_in, G, self_loops=self_loops)
+
+    L = lambda A_: smooth_loss(normalize_autograd_loops(A_, self_loops), C)
+    expected = autograd.grad(L)(A)
+    fd = gcnlib.numerical_gradient(L, A)
+    weights = A != 0  # the stored entries of a sparse A; where "missing" is differentiable
+    got = dA.toarray() if sparse else dA
+    np.testing.assert_allclose(got[weights], expected[weights], rtol=1e-11, atol=1e-13)
+    assert gcnlib.relative_error(got[weights], fd[weights]) < 1e-7
+    if not sparse:
+        np.testing.assert_allclose(dA, expected, rtol=1e-11, atol=1e-13)

@@ -250,3 +250,176 @@ def test_sparse_dropout_scales_integer_input_and_leaves_its_input_alone():
     D.eliminate_zeros()  # editing the result in place ...
     np.testing.assert_array_equal(X.toarray(), before)  # ... leaves X as it was
     assert X.nnz == 3
+
+
+# --- train's extensions: against autograd and finite differences ---------------------------
+
+import autograd.numpy as anp  # noqa: E402
+from autograd import grad  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def objective(xp, A, X, Ws, bs, labels, train_mask, decay, names):
+    """Mean softmax cross-entropy over the training nodes + Σ_t λ_t/2 ‖W^t‖², written afresh."""
+    H = X
+    for t, W in enumerate(Ws):
+        Z = A @ (H @ W)
+        if bs is not None:
+            Z = Z + bs[t][None, :]
+        H = {"relu": lambda Z: xp.maximum(Z, 0.0), "tanh": xp.tanh, "identity": lambda Z: Z}[names[t]](Z)
+    rows = np.flatnonzero(train_mask)
+    Zr = Z[rows]
+    shifted = Zr - xp.max(Zr, axis=1, keepdims=True)
+    log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+    onehot = np.eye(Z.shape[1])[labels[rows]]
+    ce = -xp.sum(log_p * onehot) / rows.size
+    return ce + sum(0.5 * lam * xp.sum(W**2) for W, lam in zip(Ws, decay))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), m=st.integers(3, 8), F=st.integers(1, 5),
+       hidden=st.lists(st.integers(1, 4), max_size=2), sparse=st.booleans(), float32=st.booleans(),
+       with_biases=st.booleans(), per_layer_decay=st.booleans())
+def test_one_sgd_step_of_train_is_minus_lr_times_the_autograd_gradient(seed, m, F, hidden, sparse, float32,
+                                                                      with_biases, per_layer_decay):
+    """train's gradient of its objective (loss + weight decay on chosen layers), with biases, on
+    dense or sparse A in float32 or float64, is autograd's: one SGD step without momentum
+    moves the parameters by exactly −lr · gradient."""
+    rng = np.random.default_rng(seed)
+    A = gcnlib.normalize_adjacency(gcnlib.random_graph(m, min(2, m - 1), rng=rng))
+    A = A if sparse else A.toarray()
+    X = rng.normal(size=(m, F))
+    labels = rng.integers(0, 3, size=m)
+    labels[:3] = [0, 1, 2]
+    train_mask = rng.random(m) < 0.6
+    train_mask[0] = True
+    sizes = [F, *hidden, 3]
+    T = len(sizes) - 1
+    W0 = [rng.normal(size=(o, n)) for o, n in zip(sizes, sizes[1:])]
+    b0 = [rng.normal(size=n) for n in sizes[1:]] if with_biases else None
+    decay = list(rng.uniform(0, 0.1, size=T)) if per_layer_decay else 0.05
+    names = ["tanh"] * (T - 1) + ["identity"]
+    dtype = np.float32 if float32 else np.float64
+    cast = lambda Y: Y.astype(dtype)  # noqa: E731
+    lr = 1.0  # W_new = W − G: the step recovers G without amplifying the rounding of W_new
+    history = gcnlib.train(cast(A), cast(X), labels, train_mask, weights=[cast(W) for W in W0],
+                           biases=None if b0 is None else [cast(b) for b in b0], epochs=1, lr=lr,
+                           weight_decay=decay, dropout=0.0, sigma=names, optimizer="sgd")
+    assert all(W.dtype == dtype for W in history.weights)
+    lam = decay if per_layer_decay else [decay] + [0.0] * (T - 1)
+    up = lambda Y: cast(Y).astype(np.float64)  # noqa: E731  the oracle sees the same rounded numbers
+    A64, X64, W64 = up(A.toarray() if sparse else A), up(X), [up(W) for W in W0]  # autograd needs dense A
+    b64 = None if b0 is None else [up(b) for b in b0]
+    f = lambda Ws, bs: objective(anp, A64, X64, Ws, bs, labels, train_mask, lam, names)  # noqa: E731
+    dW = grad(f, 0)(W64, b64)
+    tol = dict(rtol=2e-3, atol=2e-5) if float32 else dict(rtol=1e-8, atol=1e-12)
+    for W_new, W_old, G in zip(history.weights, W64, dW):
+        np.testing.assert_allclose((W_old - W_new.astype(np.float64)) / lr, G, **tol)
+    if b0 is not None:
+        db = grad(f, 1)(W64, b64)
+        for b_new, b_old, G in zip(history.biases, b64, db):
+            np.testing.assert_allclose((b_old - b_new.astype(np.float64)) / lr, G, **tol)
+    if not float32:  # and finite differences of the same objective, for the first weight
+        numeric = gcnlib.numerical_gradient(lambda W: f([W, *W64[1:]], b64), W64[0])
+        np.testing.assert_allclose((W64[0] - history.weights[0]) / lr, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_initial_weights_and_biases_are_used_and_left_alone(club):
+    k, A_hat, X = club
+    rng = np.random.default_rng(0)
+    W0 = [rng.normal(size=(34, 3)), rng.normal(size=(3, 2))]
+    b0 = [np.zeros(3), np.ones(2)]
+    kept = [W.copy() for W in W0] + [b.copy() for b in b0]
+    history = gcnlib.train(A_hat, X, k.labels, [0, 33], weights=W0, biases=b0, epochs=2, dropout=0)
+    for given_, before in zip(W0 + b0, kept):
+        np.testing.assert_array_equal(given_, before)  # train worked on copies
+    assert [W.shape for W in history.weights] == [(34, 3), (3, 2)] and len(history.biases) == 2
+    assert not np.array_equal(history.biases[1], b0[1])  # the biases were trained too
+    zeros = gcnlib.train(A_hat, X, k.labels, [0, 33], widths=(4,), biases=True, epochs=1)
+    assert [b.shape for b in zeros.biases] == [(4,), (2,)]
+    with pytest.raises(ValueError, match="widths: give either widths or initial weights"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], widths=(3,), weights=W0)
+    with pytest.raises(ValueError, match=r"W\^1 has shape \(5, 3\) but X has 34 features"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], weights=[np.ones((5, 3)), np.ones((3, 2))])
+
+
+def test_sgd_with_momentum_by_hand():
+    W = np.array([1.0, -1.0])
+    opt = gcnlib.SGD([W], lr=0.1, momentum=0.9)
+    for G in ([1.0, 2.0], [0.5, 0.0]):
+        opt.step([np.array(G)])
+    # v1 = G1 = (1, 2); v2 = 0.9 v1 + G2 = (1.4, 1.8); W = W0 − 0.1 (v1 + v2)
+    np.testing.assert_allclose(W, [1.0 - 0.1 * 2.4, -1.0 - 0.1 * 3.8], rtol=1e-15)
+    with pytest.raises(ValueError, match="momentum must satisfy 0 <= momentum < 1"):
+        gcnlib.SGD([W], momentum=1.0)
+
+
+def test_train_with_sgd_a_custom_loss_and_per_layer_decay_one_epoch_by_hand(club):
+    k, A_hat, X = club
+    idx = np.array([0, 1, 32, 33])
+    Y = np.eye(2)[k.labels]
+
+    def half_squared_error(Z, labels, mask):  # on the selected nodes only
+        L, e_T = gcnlib.squared_error(Z[mask], Y[mask])
+        full = np.zeros_like(Z)
+        full[mask] = e_T
+        return L, full
+
+    history = gcnlib.train(A_hat, X, k.labels, idx, widths=(5,), epochs=1, lr=0.05, weight_decay=(0.1, 0.2),
+                           dropout=0.0, sigma=["tanh", "identity"], seed=3, loss=half_squared_error,
+                           optimizer="sgd", momentum=0.9)
+    rng = np.random.default_rng(3)
+    W1, W2 = gcnlib.glorot_uniform((34, 5), rng), gcnlib.glorot_uniform((5, 2), rng)
+    trace = gcnlib.forward(A_hat, X, [W1, W2], ["tanh", "identity"])
+    mask = np.isin(np.arange(34), idx)
+    L, e_T = half_squared_error(trace.Z[-1], k.labels, mask)
+    assert history.loss[0] == pytest.approx(L + 0.05 * np.sum(W1**2) + 0.1 * np.sum(W2**2), rel=1e-14)
+    dW1, dW2 = gcnlib.backward(trace, e_T, wrt="W").W
+    np.testing.assert_allclose(history.weights[0], W1 - 0.05 * (dW1 + 0.1 * W1), rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(history.weights[1], W2 - 0.05 * (dW2 + 0.2 * W2), rtol=1e-14, atol=1e-16)
+
+
+def test_an_optimizer_of_ones_own(club):
+    k, A_hat, X = club
+    made = []
+
+    class Halving:  # W ← W − G/2, whatever lr says
+        def __init__(self, params):
+            self.params = params
+            made.append(self)
+
+        def step(self, grads):
+            for W, G in zip(self.params, grads):
+                W -= 0.5 * G
+
+    history = gcnlib.train(A_hat, X, k.labels, [0, 33], epochs=3, optimizer=Halving, biases=True)
+    assert len(made) == 1 and len(made[0].params) == 4  # W^1, W^2, b^1, b^2
+    assert made[0].params[0] is history.weights[0]
+    with pytest.raises(ValueError, match=r"optimizer: unknown name 'rmsprop'; choose from \['adam', 'sgd'\]"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], optimizer="rmsprop")
+    with pytest.raises(ValueError, match="momentum is a setting of optimizer='sgd'"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], momentum=0.9)
+
+
+def test_restore_best_returns_the_weights_of_the_lowest_validation_loss(club):
+    k, A_hat, X = club
+    seen = {}
+    history = gcnlib.train(A_hat, X, k.labels, [0, 33], np.arange(1, 33), epochs=60, lr=0.2, seed=2,
+                           restore_best=True, callback=lambda epoch, trace: seen.update({epoch: trace.weights}))
+    best = int(np.argmin(history.val_loss))
+    assert history.best_epoch == best and 0 < best < 59  # a learning rate this large overshoots
+    for W, W_best in zip(history.weights, seen[best]):
+        np.testing.assert_array_equal(W, W_best)
+    assert f"best epoch, {best}, whose weights are kept: train " in repr(history)
+    with pytest.raises(ValueError, match="restore_best watches the validation loss: give idx_val"):
+        gcnlib.train(A_hat, X, k.labels, [0, 33], restore_best=True)
+
+
+def test_history_repr_is_one_short_line(club):
+    k, A_hat, X = club
+    history = gcnlib.train(A_hat, X, k.labels, [0, 33], idx_test=np.arange(34), epochs=5)
+    text = repr(history)
+    assert len(text) < 160 and "\n" not in text, text
+    assert text.startswith("History(5 epochs, widths 34→16→2: loss ") and "at the last epoch: train" in text
+    assert "test " in text and "val" not in text

@@ -295,8 +295,8 @@ def forward(
         weights and biases, so updating them in place afterwards (as an optimiser does)
         does not change what :func:`backward` computes from it. ``A``, ``H0`` and the
         masks are as large as the graph and are not copied: the trace keeps a fingerprint
-        of each, and :func:`backward` raises if one of them was changed in place in the
-        meantime.
+        (a checksum, exact for small arrays) of each, and :func:`backward` raises if one of
+        them was changed in place in the meantime.
 
     Raises
     ------

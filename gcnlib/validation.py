@@ -237,12 +237,14 @@ def fingerprint(X: Any) -> tuple:
 
     A small ``X`` (up to 4096 stored numbers) is remembered exactly: its bytes, which cost
     less to copy than any checksum does to compute. For a larger one, its row sums
-    weighted by fixed distinct weights: computing them again gives an equal result if and
-    only if (up to round-off in a row's weighted sum) no number of ``X`` changed, moved
-    within its row or changed rows. That costs one pass over the stored numbers and no
-    BLAS call (BLAS may round differently with another number of threads), so the same
-    matrix always gives the same bytes. The shape and, for a sparse ``X``, the number of
-    stored entries are part of it.
+    weighted by fixed distinct weights. An unchanged ``X`` gives the same result again;
+    a change changes it unless it keeps every weighted row sum: scaling, overwriting,
+    adding to or swapping entries do change it (the tests check such changes down to one
+    part in 10¹²), but a change below round-off, or one crafted to keep each row's
+    weighted sum, would go unnoticed. It is a checksum, not a proof. It costs one pass over
+    the stored numbers and no BLAS call (BLAS may round differently with another number
+    of threads), so the same matrix always gives the same bytes. The shape and, for a
+    sparse ``X``, the number of stored entries are part of it.
     """
     if sp.issparse(X):
         if X.nnz <= 4096:
@@ -253,6 +255,7 @@ def fingerprint(X: Any) -> tuple:
         return X.shape, X.tobytes()
     v = _fingerprint_weights(X.shape[1], X.dtype)
     return X.shape, np.einsum("ij,j->i", X, v).tobytes()  # NumPy's own loop, not BLAS
+
 
 def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     """A NumPy random generator from a generator or an integer seed.

@@ -23,6 +23,7 @@ runtime can be had, :func:`find_runtime` says why, and the book builds without t
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import io
 import json
@@ -35,6 +36,8 @@ import tempfile
 import urllib.request
 from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -52,7 +55,8 @@ CORE_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
 PYODIDE_PACKAGES = ("numpy", "scipy", "matplotlib", "ipython", "micropip", "packaging",
                     "sqlite3", "ssl", "pyodide-unix-timezones")
 # Pure-Python wheels added to the lock from the build environment, with their dependencies in the
-# lock. gcnlib's optional extra "widgets" (ipywidgets, matplotlib) is what the explorers need.
+# lock: gcnlib's optional extra "widgets" (ipywidgets, with matplotlib above) is what the explorers
+# need. Other third-party modules the chapters import are found by reading the chapters.
 EXTRA_WHEELS = {
     "comm": ["traitlets"],
     "ipywidgets": ["comm", "ipython", "traitlets"],
@@ -172,24 +176,80 @@ def run(command: list[str], cwd: Path | None = None) -> None:
         raise RuntimeError(f"{' '.join(command[:4])} ... failed:\n{done.stdout}{done.stderr}")
 
 
-def build_wheels(directory: Path) -> dict[str, Path]:
-    """gcnlib's wheel from the working tree, and the pure-Python wheels of EXTRA_WHEELS.
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
-    The extra wheels have the versions installed in the build environment, so that the browser's
-    ipywidgets speaks the same protocol as the widget extension the site ships.
+
+def imported_modules(notebooks: list[Path]) -> set[str]:
+    """Top-level names of every module the notebooks' code cells import (magics skipped)."""
+    modules = set()
+    for notebook in notebooks:
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            lines = "".join(cell["source"]).splitlines()
+            code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+            try:
+                tree = ast.parse(code)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    modules.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules.add(node.module.split(".")[0])
+    return modules
+
+
+def pure_wheels(notebooks: list[Path], lock: dict) -> dict[str, list[str]]:
+    """Distribution -> its dependencies, for each pure-Python wheel the site adds to the lock.
+
+    EXTRA_WHEELS, and every third-party module the chapters import that the served Pyodide packages
+    do not provide (for example autograd), with what they depend on in turn.
+    """
+    served = {canonical(package["name"]) for package in lock["packages"].values()
+              if package["file_name"] in package_files(lock)}
+    provided = {module for package in lock["packages"].values()
+                if canonical(package["name"]) in served for module in package["imports"]}
+    distributions = metadata.packages_distributions()
+    wanted = {name: list(depends) for name, depends in EXTRA_WHEELS.items()}
+    todo = [canonical(dist) for module in sorted(imported_modules(notebooks))
+            if module not in sys.stdlib_module_names and module not in provided
+            and module != "gcnlib" for dist in distributions.get(module, [module])]
+    while todo:
+        name = todo.pop()
+        if name in wanted or name in served:
+            continue
+        depends = []
+        for text in metadata.requires(name) or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                depends.append(canonical(requirement.name))
+        wanted[name] = depends
+        todo.extend(depends)
+    return wanted
+
+
+def build_wheels(directory: Path, wanted: dict[str, list[str]]) -> dict[str, Path]:
+    """gcnlib's wheel from the working tree, and the pure-Python wheels of ``wanted``.
+
+    The wheels have the versions installed in the build environment: the browser's ipywidgets, for
+    one, then speaks the same protocol as the widget extension the site ships.
     """
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(directory), str(ROOT)])
-    pinned = [f"{name}=={metadata.version(name)}" for name in EXTRA_WHEELS]
+    pinned = [f"{name}=={metadata.version(name)}" for name in wanted]
     run([*pip, "download", "--no-deps", "--only-binary=:all:", "-d", str(directory), *pinned])
-    wheels = {}
-    for wheel in directory.glob("*.whl"):
-        name = wheel.name.split("-")[0].lower()
-        wheels[name] = wheel
+    wheels = {canonical(wheel.name.split("-")[0]): wheel for wheel in directory.glob("*.whl")}
+    compiled = [wheel.name for wheel in wheels.values() if not wheel.name.endswith("-none-any.whl")]
+    if compiled:
+        raise RuntimeError(f"Pyodide cannot install these wheels, which are not pure Python: {compiled}")
     return wheels
 
 
 def lock_entry(name: str, wheel: Path, depends: list[str]) -> dict:
+    modules = [module for module, dists in metadata.packages_distributions().items()
+               if name in map(canonical, dists) and module.isidentifier()]
     return {
         "name": name,
         "version": wheel.name.split("-")[1],
@@ -197,23 +257,24 @@ def lock_entry(name: str, wheel: Path, depends: list[str]) -> dict:
         "install_dir": "site",
         "sha256": sha256(wheel),
         "package_type": "package",
-        "imports": [name],
+        "imports": sorted(modules) or [name.replace("-", "_")],
         "depends": depends,
         "unvendored_tests": False,
     }
 
 
-def stage_runtime(runtime: Path, wheels: dict[str, Path], target: Path) -> None:
+def stage_runtime(runtime: Path, notebooks: list[Path], target: Path, work: Path) -> None:
     """Copy the runtime's files the site needs into ``target``, with the added wheels in its lock."""
     target.mkdir(parents=True)
     lock = json.loads((runtime / "pyodide-lock.json").read_text())
     for name in [*CORE_FILES, *package_files(lock)]:
         shutil.copy2(runtime / name, target / name)
-    extras = {**EXTRA_WHEELS, "gcnlib": ["numpy", "scipy"]}
-    for name, depends in extras.items():
+    wanted = pure_wheels(notebooks, lock)
+    wheels = build_wheels(work, wanted)
+    for name, depends in {**wanted, "gcnlib": ["numpy", "scipy"]}.items():
         shutil.copy2(wheels[name], target / wheels[name].name)
         lock["packages"][name] = lock_entry(name, wheels[name], depends)
-    # The site serves the official lock plus the three entries above (the original is kept).
+    # The site serves the official lock plus the entries above; the original is kept beside it.
     shutil.copy2(runtime / "pyodide-lock.json", target / "pyodide-lock.orig.json")
     (target / "pyodide-lock.json").write_text(json.dumps(lock, sort_keys=True))
 
@@ -239,13 +300,18 @@ def build(output: Path, notebooks: list[Path], runtime: Path) -> None:
         kernel["loadPyodideOptions"]["packages"] = PRELOAD
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
         shutil.copy2(HERE / "overrides.json", lite_dir / "overrides.json")
+        # The console app (the explorers' live buttons) has no notebooks: jupyterlab-myst's plugin
+        # for notebooks would fail to start there, so the console goes without it.
+        (lite_dir / "repl").mkdir()
+        repl = {"jupyter-config-data": {"disabledExtensions": ["jupyterlab-myst"]}}
+        (lite_dir / "repl" / "jupyter-lite.json").write_text(json.dumps(repl, indent=2))
         for notebook in notebooks:
             relative = notebook.resolve().relative_to(ROOT)
             stage_notebook(notebook, contents / relative)
         run([str(Path(sys.executable).with_name("jupyter-lite")), "build",
              "--lite-dir", str(lite_dir), "--output-dir", str(site), "--contents", str(contents),
              "--no-sourcemaps", "--apps", "lab", "--apps", "notebooks", "--apps", "repl"], cwd=work)
-        stage_runtime(runtime, build_wheels(work / "wheels"), site / "static" / "pyodide")
+        stage_runtime(runtime, notebooks, site / "static" / "pyodide", work / "wheels")
         if output.exists():
             shutil.rmtree(output)
         shutil.copytree(site, output)

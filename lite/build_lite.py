@@ -131,8 +131,10 @@ def find_runtime() -> Path:
         if directory.is_dir() and not missing_files(directory):
             return directory.resolve()
     if chosen:
-        what = missing_files(Path(chosen)) if Path(chosen).is_dir() else ["the directory itself"]
-        raise RuntimeUnavailable(f"GCNLIB_PYODIDE_DIR={chosen} lacks {', '.join(what[:3])}")
+        if not Path(chosen).is_dir():
+            raise RuntimeUnavailable(f"GCNLIB_PYODIDE_DIR={chosen} is not a directory")
+        what = ", ".join(missing_files(Path(chosen))[:3])
+        raise RuntimeUnavailable(f"GCNLIB_PYODIDE_DIR={chosen} lacks {what}")
     try:
         return download_runtime(cache_dir())
     except OSError as error:  # offline, or the files are not to be had

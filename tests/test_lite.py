@@ -11,8 +11,8 @@ What a reader of the website meets when they press "Run this chapter in your bro
   request is blocked and counted);
 - ``make lab``'s JupyterLab renders the same MyST (jupyterlab-myst).
 
-The browser tests share one Chromium context, so the runtime starts cold once per session and the
-later chapters use the browser's cache. They need Debian's Chromium, driven by the PyPI ``playwright``
+The browser tests share one Chromium context, so the runtime starts cold once per test session and
+the later chapters use the browser's cache. They need Debian's Chromium, driven by the PyPI ``playwright``
 package, and a site built with the in-browser path (``make book`` with the Pyodide runtime beside the
 project). Without them the tests skip, unless ``GCNLIB_REQUIRE_BROWSER=1`` (CI) turns that into a failure.
 """
@@ -83,7 +83,7 @@ def widget_cells(notebook: Path) -> list[int]:
         for output in cell.get("outputs", []))]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lite_site() -> Path:
     if not (SITE / "index.html").exists():
         _unavailable(f"no built site at {SITE}: run `make book` first")
@@ -92,15 +92,19 @@ def lite_site() -> Path:
     return LITE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(lite_site: Path) -> Iterator[str]:
     with drive.serve(SITE) as url:
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def context() -> Iterator[object]:
-    """One browser context for every test: the runtime is fetched cold once, then from the cache."""
+    """One browser context for this file: the runtime is fetched cold once, then from the cache.
+
+    Module scope: Playwright's synchronous API allows one instance at a time in a process, and
+    the other browser test may run after this file in the same pytest worker.
+    """
     if shutil.which("chromium") is None:
         _unavailable("Chromium is not installed: `apt-get install chromium` enables this test")
     try:
@@ -118,7 +122,7 @@ def context() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(context: object) -> Iterator[object]:
+def page(lite_site: Path, context: object) -> Iterator[object]:
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"uncaught exception: {error}"))
@@ -187,7 +191,7 @@ def test_the_runtime_is_the_official_one(lite_site: Path) -> None:
 def test_a_missing_runtime_directory_is_reported(monkeypatch: pytest.MonkeyPatch,
                                                  tmp_path: Path) -> None:
     monkeypatch.setenv("GCNLIB_PYODIDE_DIR", str(tmp_path / "missing"))
-    with pytest.raises(build_lite.RuntimeUnavailable, match="missing"):
+    with pytest.raises(build_lite.RuntimeUnavailable, match="missing is not a directory"):
         build_lite.find_runtime()
 
 

@@ -9,7 +9,9 @@ With the HTML builder this extension
 3. puts, above every code cell whose metadata has ``run_in_browser: {code: [...]}``, a button that
    starts those lines in a JupyterLite console inside the page (used for the widgets of the
    explorers chapter); the lines are shown beside the button;
-4. once the pages are written, builds the JupyterLite site into ``_build/html/lite``.
+4. before the pages are written, builds the JupyterLite site into ``_build/html/lite``; if that
+   fails (no wheel of a package to be had, say), it prints why in one line and the pages go
+   without the links.
 
 Nothing of the runtime loads before a reader clicks: the pages gain a few lines of HTML and no file.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import posixpath
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -136,11 +139,19 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
             section.insert(section.index(title) + 1, chapter_link(app, docname, source))
 
 
-def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.gcnlib_runtime is None:
+def on_env_updated(app: Sphinx, env: Any) -> None:
+    """Build the JupyterLite site before the pages are written: they link it only if it exists."""
+    if app.gcnlib_runtime is None:
         return
     output = Path(app.outdir) / LITE_DIR
-    build_lite.build(output, list(notebooks(app).values()), app.gcnlib_runtime)
+    try:
+        build_lite.build(output, list(notebooks(app).values()), app.gcnlib_runtime)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as why:
+        reason = str(why).strip().splitlines()[0]
+        logger.info(f"run_in_browser: no in-browser path on this site: its build failed: {reason}")
+        app.gcnlib_runtime = None
+        env.gcnlib_lite_state = "failed"  # so that the next build rewrites the notebook pages
+        return
     logger.info(f"run_in_browser: JupyterLite site with Pyodide from {app.gcnlib_runtime} "
                 f"written to {output}")
 
@@ -149,5 +160,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("doctree-resolved", on_doctree_resolved)
-    app.connect("build-finished", on_build_finished)
+    app.connect("env-updated", on_env_updated)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

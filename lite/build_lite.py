@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -137,7 +136,8 @@ def find_runtime() -> Path:
         raise RuntimeUnavailable(f"GCNLIB_PYODIDE_DIR={chosen} lacks {what}")
     try:
         return download_runtime(cache_dir())
-    except OSError as error:  # offline, or the files are not to be had
+    except (OSError, subprocess.SubprocessError, tarfile.TarError, KeyError) as error:
+        # offline, no npm, or the files are not to be had
         raise RuntimeUnavailable(
             f"no Pyodide {PYODIDE_VERSION} beside the project ({candidates[0]}), none cached in "
             f"{cache_dir()}, and the download failed ({error})") from error

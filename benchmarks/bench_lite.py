@@ -35,7 +35,8 @@ COLUMNS = ("interface", "kernel ready", "first result", "run all")
 
 def one_visit(playwright: object, profile: Path, url: str) -> dict[str, float]:
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=shutil.which("chromium"), args=drive.CHROMIUM_ARGS,
+        str(profile), executable_path=shutil.which("chromium") or shutil.which("google-chrome"),
+        args=drive.CHROMIUM_ARGS,
         viewport={"width": 1280, "height": 900})
     requests = drive.Requests().attach(context)
     page = context.new_page()

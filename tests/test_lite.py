@@ -105,15 +105,16 @@ def context() -> Iterator[object]:
     Module scope: Playwright's synchronous API allows one instance at a time in a process, and
     the other browser test may run after this file in the same pytest worker.
     """
-    if shutil.which("chromium") is None:
+    names = ("chromium", "chromium-browser", "google-chrome")
+    executable = next((found for found in map(shutil.which, names) if found), None)
+    if executable is None:
         _unavailable("Chromium is not installed: `apt-get install chromium` enables this test")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the `playwright` package is not installed (it is in requirements.txt)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=shutil.which("chromium"),
-                                             args=drive.CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=drive.CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.requests = drive.Requests().attach(context)
         yield context

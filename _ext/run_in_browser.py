@@ -35,14 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 LITE_DIR = "lite"  # the JupyterLite site, relative to the HTML output directory
 
 
+BUILDER = ROOT / "lite" / "build_lite.py"
+
+
 def _load_builder() -> Any:
-    spec = importlib.util.spec_from_file_location("build_lite", ROOT / "lite" / "build_lite.py")
+    spec = importlib.util.spec_from_file_location("build_lite", BUILDER)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-build_lite = _load_builder()
+build_lite = _load_builder() if BUILDER.exists() else None  # a book copied without lite/
 
 
 def notebooks(app: Sphinx) -> dict[str, Path]:
@@ -54,6 +57,9 @@ def notebooks(app: Sphinx) -> dict[str, Path]:
 def on_builder_inited(app: Sphinx) -> None:
     app.gcnlib_runtime = None
     if app.builder.format != "html":
+        return
+    if build_lite is None:
+        logger.info(f"run_in_browser: no in-browser path on this site: {BUILDER} is missing")
         return
     try:
         app.gcnlib_runtime = build_lite.find_runtime()

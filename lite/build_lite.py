@@ -312,7 +312,8 @@ def build(output: Path, notebooks: list[Path], runtime: Path) -> None:
             stage_notebook(notebook, contents / relative)
         run([str(Path(sys.executable).with_name("jupyter-lite")), "build",
              "--lite-dir", str(lite_dir), "--output-dir", str(site), "--contents", str(contents),
-             "--no-sourcemaps", "--apps", "lab", "--apps", "notebooks", "--apps", "repl"], cwd=work)
+             "--no-sourcemaps", "--apps", "lab", "--apps", "notebooks", "--apps", "tree",
+             "--apps", "repl"], cwd=work)
         stage_runtime(runtime, notebooks, site / "static" / "pyodide", work / "wheels")
         if output.exists():
             shutil.rmtree(output)

@@ -294,7 +294,7 @@ def karate_club() -> KarateClub:
     A = np.zeros((m, m))
     A[edges[:, 0], edges[:, 1]] = 1.0
     A[edges[:, 1], edges[:, 0]] = 1.0
-    labels = np.zeros(m, dtype=np.int64)
+    labels = np.zeros(m, dtype=np.intp)  # the index type: np.bincount takes it on 32-bit Python too
     labels[_OFFICER] = 1
     return KarateClub(A=A, labels=labels, edges=edges)
 

@@ -170,7 +170,7 @@ def _chromium() -> str:
 def _pages() -> list[Path]:
     if not (SITE / "index.html").exists():
         _unavailable(f"no built site at {SITE}: run `make book` (or `make test`) first")
-    skip = {"_static", "_sources", "_images", "_downloads", ".pytest_cache"}
+    skip = {"_static", "_sources", "_images", "_downloads", ".pytest_cache", "lite"}  # lite: test_lite.py
     return sorted(p for p in SITE.rglob("*.html") if not skip & set(p.relative_to(SITE).parts))
 
 

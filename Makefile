@@ -68,8 +68,8 @@ constraints:
 	rm -rf .venv-constraints
 	$(PYTHON) -m venv .venv-constraints
 	.venv-constraints/bin/python -m pip install -q -r requirements.txt
-	sed -n '/^#/p' constraints.txt > constraints.new
-	.venv-constraints/bin/python -m pip freeze --exclude-editable >> constraints.new
+	sed '/^[^#]/,$$d' constraints.txt > constraints.new  # the header: the comment lines on top
+	.venv-constraints/bin/python -m pip freeze --exclude-editable | grep -v '^#' >> constraints.new
 	mv constraints.new constraints.txt
 	rm -rf .venv-constraints
 

@@ -10,13 +10,14 @@ NOTEBOOKS := $(sort $(wildcard chapters/*.ipynb))
 PDF    := matrix-calculus-gcn.pdf
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup book test pdf unit notebooks lab constraints clean
+.PHONY: help setup book test lint format pdf unit notebooks lab constraints clean
 
 help:
 	@echo "make book       build the site into _build/html (sets everything up on first use)"
 	@echo "make test       build the site (and the PDF if XeLaTeX is there), then run every test"
 	@echo "make pdf        build the whole book as one PDF with XeLaTeX"
 	@echo "make unit       only the unit tests in tests/ (quick)"
+	@echo "make lint       ruff: lint and format check of the Python files (make format fixes the layout)"
 	@echo "make notebooks  re-execute every chapter in place so its stored outputs are current"
 	@echo "make lab        open JupyterLab on chapters/ in the project's environment"
 	@echo "make constraints  re-pin constraints.txt after a change to requirements.txt"
@@ -41,7 +42,7 @@ book: setup
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
 # The PDF is part of the tests where XeLaTeX is installed (.ci/run installs it; see `pdf`).
-test: book
+test: lint book
 	@if command -v xelatex >/dev/null; then $(MAKE) --no-print-directory pdf; \
 	else echo "xelatex not found: the PDF is not built and its test is skipped (see make pdf)"; fi
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_NBVAL) tests chapters
@@ -53,6 +54,15 @@ pdf: setup
 	mkdir -p _build/html
 	cp _build/latex/$(PDF) _build/html/$(PDF)
 	@echo "The PDF is built: $(CURDIR)/_build/latex/$(PDF)"
+
+# The Python files pass ruff's checks and are laid out as `ruff format` lays them out (pyproject.toml).
+lint: setup
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+
+format: setup
+	$(BIN)/ruff check --fix
+	$(BIN)/ruff format
 
 unit: setup
 	$(BIN)/python -m pytest -n 2 tests

@@ -20,18 +20,21 @@ def pdf_name(app: Sphinx) -> str:
     return PurePosixPath(target).with_suffix(".pdf").name
 
 
-def add_pdf_to_download_menu(app: Sphinx, pagename: str, templatename: str,
-                             context: dict[str, Any], doctree: Any) -> None:
+def add_pdf_to_download_menu(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     for button in context.get("header_buttons", []):
         if button.get("label") == "download-buttons":
-            button["buttons"].append({
-                "type": "link",
-                "url": context["pathto"](pdf_name(app), 1),
-                "text": "Book (PDF)",
-                "tooltip": "Download the whole book as one PDF",
-                "icon": "fas fa-book",
-                "label": "download-book-pdf-button",
-            })
+            button["buttons"].append(
+                {
+                    "type": "link",
+                    "url": context["pathto"](pdf_name(app), 1),
+                    "text": "Book (PDF)",
+                    "tooltip": "Download the whole book as one PDF",
+                    "icon": "fas fa-book",
+                    "label": "download-book-pdf-button",
+                }
+            )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from typing import Any
 from sphinx.application import Sphinx
 
 
-def drop_repeated_inline_scripts(app: Sphinx, pagename: str, templatename: str,
-                                 context: dict[str, Any], doctree: Any) -> None:
+def drop_repeated_inline_scripts(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return

@@ -75,12 +75,20 @@ class MathJax:
         if node is None:
             raise ExtensionError("prerendered_math needs Node.js (`node`) to typeset the book's math")
         if not (node_modules / "mathjax-full").is_dir():
-            raise ExtensionError(f"prerendered_math: no mathjax-full in {node_modules}; "
-                                 "run `npm ci` in the book's folder (make book does)")
+            raise ExtensionError(
+                f"prerendered_math: no mathjax-full in {node_modules}; "
+                "run `npm ci` in the book's folder (make book does)"
+            )
         options = json.dumps({"fontURL": "fonts", "tex": tex_options})
         env = {**os.environ, "NODE_PATH": str(node_modules)}
-        self.process = subprocess.Popen([node, str(SCRIPT), options], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, encoding="utf-8", env=env)
+        self.process = subprocess.Popen(
+            [node, str(SCRIPT), options],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
         self.lock = threading.Lock()
         self.cache: dict[tuple[str, bool], dict[str, str]] = {}
 
@@ -110,16 +118,18 @@ class MathJax:
 def node_modules_dir(app: Sphinx) -> Path:
     """``node_modules`` of the book (where ``npm ci`` puts it), or of the folder above ``_ext``."""
     configured = app.config.prerendered_math_node_modules
-    candidates = [Path(configured)] if configured else [Path(app.srcdir) / "node_modules",
-                                                         HERE.parent / "node_modules"]
+    candidates = (
+        [Path(configured)]
+        if configured
+        else [Path(app.srcdir) / "node_modules", HERE.parent / "node_modules"]
+    )
     return next((c for c in candidates if (c / "mathjax-full").is_dir()), candidates[0])
 
 
 def mathjax(app: Sphinx) -> MathJax:
     if getattr(app, "_prerendered_mathjax", None) is None:
         tex_options = dict((app.config.mathjax3_config or {}).get("tex", {}))
-        for key in ("inlineMath", "displayMath", "processEscapes", "processEnvironments",
-                    "processRefs"):
+        for key in ("inlineMath", "displayMath", "processEscapes", "processEnvironments", "processRefs"):
             tex_options.pop(key, None)  # options for finding TeX in a page: there is no page here
         app._prerendered_mathjax = MathJax(node_modules_dir(app), tex_options)
     return app._prerendered_mathjax
@@ -140,7 +150,7 @@ def display_tex(node: nodes.math_block) -> str:
     if node.get("nowrap"):  # amsmath environments, or formulas that bring their own delimiters
         for start, end in (("\\[", "\\]"), ("$$", "$$")):
             if text.startswith(start) and text.endswith(end):
-                return text[len(start):-len(end)]
+                return text[len(start) : -len(end)]
         return text
     parts = [part for part in text.split("\n\n") if part.strip()]
     parts = ["\\begin{split}" + part + "\\end{split}" if "\\\\" in part else part for part in parts]
@@ -169,12 +179,27 @@ def visit_displaymath(self: Any, node: nodes.math_block) -> None:
 # MathJax's TeX fonts: the class a glyph carries in CommonHTML, and the file of its font.
 # Glyphs with no class are in the main font; the zero-width font comes first for every glyph.
 FONT_FILES = {
-    "": "Main-Regular", "B": "Main-Bold", "MI": "Main-Italic", "I": "Math-Italic",
-    "BI": "Math-BoldItalic", "S1": "Size1-Regular", "S2": "Size2-Regular", "S3": "Size3-Regular",
-    "S4": "Size4-Regular", "A": "AMS-Regular", "C": "Calligraphic-Regular",
-    "CB": "Calligraphic-Bold", "FR": "Fraktur-Regular", "FRB": "Fraktur-Bold",
-    "SS": "SansSerif-Regular", "SSB": "SansSerif-Bold", "SSI": "SansSerif-Italic",
-    "SC": "Script-Regular", "T": "Typewriter-Regular", "V": "Vector-Regular", "VB": "Vector-Bold",
+    "": "Main-Regular",
+    "B": "Main-Bold",
+    "MI": "Main-Italic",
+    "I": "Math-Italic",
+    "BI": "Math-BoldItalic",
+    "S1": "Size1-Regular",
+    "S2": "Size2-Regular",
+    "S3": "Size3-Regular",
+    "S4": "Size4-Regular",
+    "A": "AMS-Regular",
+    "C": "Calligraphic-Regular",
+    "CB": "Calligraphic-Bold",
+    "FR": "Fraktur-Regular",
+    "FRB": "Fraktur-Bold",
+    "SS": "SansSerif-Regular",
+    "SSB": "SansSerif-Bold",
+    "SSI": "SansSerif-Italic",
+    "SC": "Script-Regular",
+    "T": "Typewriter-Regular",
+    "V": "Vector-Regular",
+    "VB": "Vector-Bold",
 }
 GLYPH_CLASS = re.compile(r'<mjx-c class="mjx-c[0-9A-F]+(?: TEX-([A-Z0-9]+))?"')
 
@@ -187,8 +212,9 @@ def fonts_used(body: str, formulas: int = 20) -> list[str]:
     return ["Zero"] + [FONT_FILES[c] for c in sorted(classes) if c in FONT_FILES] if classes else []
 
 
-def add_stylesheet(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
-                   doctree: Any) -> None:
+def add_stylesheet(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
     """Link the style sheet on the pages that have formulas, and preload the fonts of the first screen.
 
     A browser finds out which fonts a page needs only after it has laid the page out; told in
@@ -204,7 +230,8 @@ def add_stylesheet(app: Sphinx, pagename: str, templatename: str, context: dict[
         context["math_font_preloads"] = "\n".join(
             f'<link rel="preload" href="{context["pathto"](f"_static/{STATIC}/fonts/MathJax_{name}.woff", 1)}"'
             ' as="font" type="font/woff" crossorigin="anonymous" />'
-            for name in fonts_used(context.get("body", "")))
+            for name in fonts_used(context.get("body", ""))
+        )
 
 
 def record_formulas(app: Sphinx, doctree: nodes.document) -> None:

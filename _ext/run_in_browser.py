@@ -88,14 +88,18 @@ def _lite_url(app: Sphinx, docname: str, target: str) -> str:
 def chapter_link(app: Sphinx, docname: str, source: Path) -> nodes.raw:
     path = quote(source.resolve().relative_to(ROOT).as_posix())
     url = _lite_url(app, docname, f"notebooks/index.html?path={path}")
-    return nodes.raw("", (
-        '<p class="gcnlib-run-in-browser">'
-        f'<a class="btn btn-sm btn-outline-primary" href="{html.escape(url)}" target="_blank" '
-        'rel="noopener">&#9654; Run this chapter in your browser</a> '
-        '<span class="text-muted">Live Python in a new tab: nothing to install, no server. The '
-        f'first start downloads up to {app.gcnlib_download_mb:.0f} MB; the browser keeps it.'
-        '</span></p>'
-    ), format="html")
+    return nodes.raw(
+        "",
+        (
+            '<p class="gcnlib-run-in-browser">'
+            f'<a class="btn btn-sm btn-outline-primary" href="{html.escape(url)}" target="_blank" '
+            'rel="noopener">&#9654; Run this chapter in your browser</a> '
+            '<span class="text-muted">Live Python in a new tab: nothing to install, no server. The '
+            f"first start downloads up to {app.gcnlib_download_mb:.0f} MB; the browser keeps it."
+            "</span></p>"
+        ),
+        format="html",
+    )
 
 
 def live_button(app: Sphinx, docname: str, code: list[str]) -> nodes.raw:
@@ -109,21 +113,29 @@ def live_button(app: Sphinx, docname: str, code: list[str]) -> nodes.raw:
         "frame.style.cssText = 'width: 100%; height: 44rem; border: 1px solid var(--pst-color-border);';"
         "this.parentNode.after(frame); this.disabled = true;"
     )
-    return nodes.raw("", (
-        '<p class="gcnlib-live">'
-        f'<button type="button" class="btn btn-sm btn-primary" data-src="{html.escape(url)}" '
-        f'onclick="{html.escape(start)}">&#9654; Run this explorer live here</button> '
-        f'<span class="text-muted">Starts Python in your browser and runs <code>{shown}</code>. '
-        'The first start takes a while; then move the controls.</span></p>'
-    ), format="html")
+    return nodes.raw(
+        "",
+        (
+            '<p class="gcnlib-live">'
+            f'<button type="button" class="btn btn-sm btn-primary" data-src="{html.escape(url)}" '
+            f'onclick="{html.escape(start)}">&#9654; Run this explorer live here</button> '
+            f'<span class="text-muted">Starts Python in your browser and runs <code>{shown}</code>. '
+            "The first start takes a while; then move the controls.</span></p>"
+        ),
+        format="html",
+    )
 
 
 def no_runtime_note() -> nodes.raw:
-    return nodes.raw("", (
-        '<p class="gcnlib-live text-muted">This copy of the site was built without the in-browser '
-        "Python runtime, so the live explorer cannot start here: the README says how to add it, "
-        "or run the chapter with <code>make lab</code>.</p>"
-    ), format="html")
+    return nodes.raw(
+        "",
+        (
+            '<p class="gcnlib-live text-muted">This copy of the site was built without the in-browser '
+            "Python runtime, so the live explorer cannot start here: the README says how to add it, "
+            "or run the chapter with <code>make lab</code>.</p>"
+        ),
+        format="html",
+    )
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -158,8 +170,9 @@ def on_env_updated(app: Sphinx, env: Any) -> None:
         app.gcnlib_runtime = None
         env.gcnlib_lite_state = "failed"  # so that the next build rewrites the notebook pages
         return
-    logger.info(f"run_in_browser: JupyterLite site with Pyodide from {app.gcnlib_runtime} "
-                f"written to {output}")
+    logger.info(
+        f"run_in_browser: JupyterLite site with Pyodide from {app.gcnlib_runtime} written to {output}"
+    )
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -123,18 +123,31 @@ def measure(samplers: dict, rounds: int) -> tuple[dict, dict]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dtype", choices=["float32", "float64"], nargs="+", default=["float32", "float64"],
-                        help="precision(s) to run, each model in the same one (default: both)")
-    parser.add_argument("--rounds", type=int, default=9, help="timed rounds after a warm-up round (default 9)")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        nargs="+",
+        default=["float32", "float64"],
+        help="precision(s) to run, each model in the same one (default: both)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="timed rounds after a warm-up round (default 9)"
+    )
     parser.add_argument("--epochs", type=int, default=20, help="epochs per timed run (default 20)")
     args = parser.parse_args(argv)
 
-    print(f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  numpy {np.__version__}, "
-          f"scipy {__import__('scipy').__version__}")
-    print(f"Cora; CPU time per epoch, medians over {args.rounds} interleaved rounds of {args.epochs} epochs "
-          f"each; ratios are medians of per-round ratios; BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}\n")
-    header = (f"{'dtype':<9}{'gcn epoch':>11}{'gat epoch':>11}{'gat products':>14}{'gat/gcn':>9}"
-              f"{'gat/products':>14}   wall: gcn, gat")
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  numpy {np.__version__}, "
+        f"scipy {__import__('scipy').__version__}"
+    )
+    print(
+        f"Cora; CPU time per epoch, medians over {args.rounds} interleaved rounds of {args.epochs} epochs "
+        f"each; ratios are medians of per-round ratios; BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}\n"
+    )
+    header = (
+        f"{'dtype':<9}{'gcn epoch':>11}{'gat epoch':>11}{'gat products':>14}{'gat/gcn':>9}"
+        f"{'gat/products':>14}   wall: gcn, gat"
+    )
     print(header)
     print("-" * len(header))
     for name in args.dtype:
@@ -143,11 +156,14 @@ def main(argv=None) -> None:
         t, wall = measure({"gcn": (gcn_epochs(data, X, A_hat, E), E), "gat": (gat_epochs(data, X, E), E),
                            "products": (gat_products(data, X, E), E)}, args.rounds)  # fmt: skip
         gcn, gat, products = (statistics.median(t[k]) for k in ("gcn", "gat", "products"))
-        per_gcn = statistics.median(a / b for a, b in zip(t["gat"], t["gcn"]))
-        per_products = statistics.median(a / b for a, b in zip(t["gat"], t["products"]))
-        print(f"{name:<9}{gcn * 1e3:8.1f} ms{gat * 1e3:8.1f} ms{products * 1e3:11.1f} ms"
-              f"{per_gcn:9.1f}{per_products:14.1f}   {statistics.median(wall['gcn']) * 1e3:.1f} ms, "
-              f"{statistics.median(wall['gat']) * 1e3:.1f} ms", flush=True)
+        per_gcn = statistics.median(a / b for a, b in zip(t["gat"], t["gcn"], strict=True))
+        per_products = statistics.median(a / b for a, b in zip(t["gat"], t["products"], strict=True))
+        print(
+            f"{name:<9}{gcn * 1e3:8.1f} ms{gat * 1e3:8.1f} ms{products * 1e3:11.1f} ms"
+            f"{per_gcn:9.1f}{per_products:14.1f}   {statistics.median(wall['gcn']) * 1e3:.1f} ms, "
+            f"{statistics.median(wall['gat']) * 1e3:.1f} ms",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,8 +65,7 @@ def dense_case(dtype, m=2000, widths=(256, 128, 64, 16), seed=0) -> Case:
     return _case(f"dense m={m} {np.dtype(dtype).name}", A, widths, dtype, rng)
 
 
-def sparse_case(dtype=np.float64, m=100_000, degree=10, widths=(128, 64, 64, 16), seed=0,
-                wrt=("W",)) -> Case:
+def sparse_case(dtype=np.float64, m=100_000, degree=10, widths=(128, 64, 64, 16), seed=0, wrt=("W",)) -> Case:
     rng = np.random.default_rng(seed)
     A = gcnlib.normalize_adjacency(gcnlib.random_graph(m, degree, rng=rng)).astype(dtype)
     what = "W only" if wrt == ("W",) else "all gradients"
@@ -82,7 +81,10 @@ def tiny_case(dtype=np.float64, seed=0) -> Case:
 def _case(name, A, widths, dtype, rng, wrt=("W", "A", "H0")) -> Case:
     m = A.shape[0]
     H0 = rng.standard_normal((m, widths[0])).astype(dtype)
-    Ws = [(rng.standard_normal((o, n)) / np.sqrt(o)).astype(dtype) for o, n in zip(widths, widths[1:])]
+    Ws = [
+        (rng.standard_normal((o, n)) / np.sqrt(o)).astype(dtype)
+        for o, n in zip(widths[:-1], widths[1:], strict=True)
+    ]
     e_T = rng.standard_normal((m, widths[-1])).astype(dtype)
     return Case(name, A, H0, Ws, e_T, wrt=wrt)
 
@@ -232,7 +234,9 @@ def measure(samplers: dict, reps: int) -> dict:
     result = {k: statistics.median(v) for k, v in times.items()}
     for k in samplers:
         if k != "gcnlib":
-            result[f"gcnlib/{k}"] = statistics.median(g / o for g, o in zip(times["gcnlib"], times[k]))
+            result[f"gcnlib/{k}"] = statistics.median(
+                g / o for g, o in zip(times["gcnlib"], times[k], strict=True)
+            )
     return result
 
 
@@ -262,7 +266,11 @@ def bench_case(c: Case, reps: int, use_torch: bool) -> dict:
 def bench_cora(epochs: int, reps: int) -> dict:
     data = gcnlib.load_planetoid("cora")
     A_hat = gcnlib.normalize_adjacency(data.A)
-    X = data.row_normalized_features() if callable(data.row_normalized_features) else data.row_normalized_features
+    X = (
+        data.row_normalized_features()
+        if callable(data.row_normalized_features)
+        else data.row_normalized_features
+    )
     args = (A_hat, X, data.labels, data.idx_train, data.idx_val, data.idx_test)
     times = []
     for r in range(reps + 1):
@@ -270,7 +278,10 @@ def bench_cora(epochs: int, reps: int) -> dict:
         gcnlib.train(*args, epochs=epochs, seed=r)
         if r:
             times.append(clock() - start)
-    return {"case": f"Cora train, {epochs} epoch{'s' if epochs > 1 else ''}", "gcnlib": statistics.median(times)}
+    return {
+        "case": f"Cora train, {epochs} epoch{'s' if epochs > 1 else ''}",
+        "gcnlib": statistics.median(times),
+    }
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -301,24 +312,39 @@ def main(argv=None) -> None:
         "gradients only as in training); sparse-all (the same with dL/dA and dL/dH0); tiny (karate "
         "club, widths 34→16→4→2, all gradients); cora1, cora200 (gcnlib.train, Kipf & Welling's model).",
     )
-    parser.add_argument("--cases", nargs="+", default=list(TARGETS), choices=list(TARGETS),
-                        help="which cases to run (default: all)")
-    parser.add_argument("--reps", type=int, default=15,
-                        help="timed repetitions per case after one warm-up (default 15)")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=list(TARGETS),
+        choices=list(TARGETS),
+        help="which cases to run (default: all)",
+    )
+    parser.add_argument(
+        "--reps", type=int, default=15, help="timed repetitions per case after one warm-up (default 15)"
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if it is importable")
-    parser.add_argument("--keep-memory", action="store_true",
-                        help="re-run this script with glibc told to keep freed memory (MALLOC_MMAP_MAX_=0): "
-                        "large arrays then reuse the process's pages instead of faulting in fresh ones, "
-                        "which is expensive on some virtual machines; shows what page faults cost")
-    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
-                        help="wall: elapsed time (default); cpu: this process's CPU time, for a machine "
-                        "shared with other jobs (run with OPENBLAS_NUM_THREADS=1 and --no-torch, so that "
-                        "threads waiting for a core do not count as work)")
+    parser.add_argument(
+        "--keep-memory",
+        action="store_true",
+        help="re-run this script with glibc told to keep freed memory (MALLOC_MMAP_MAX_=0): "
+        "large arrays then reuse the process's pages instead of faulting in fresh ones, "
+        "which is expensive on some virtual machines; shows what page faults cost",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=list(CLOCKS),
+        default="wall",
+        help="wall: elapsed time (default); cpu: this process's CPU time, for a machine "
+        "shared with other jobs (run with OPENBLAS_NUM_THREADS=1 and --no-torch, so that "
+        "threads waiting for a core do not count as work)",
+    )
     args = parser.parse_args(argv)
     global clock
     clock = CLOCKS[args.clock]
     if args.keep_memory and os.environ.get("MALLOC_MMAP_MAX_") != "0":
-        env = dict(os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(2**40), MALLOC_TOP_PAD_=str(2**28))
+        env = dict(
+            os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(2**40), MALLOC_TOP_PAD_=str(2**28)
+        )
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
     use_torch = False
@@ -330,14 +356,21 @@ def main(argv=None) -> None:
             use_torch = True
         except ImportError:
             print("(PyTorch not importable: no torch column)")
-    print(f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  {_cpu_name()}  "
-          f"numpy {np.__version__}, scipy {__import__('scipy').__version__}"
-          + (f", torch {__import__('torch').__version__} ({__import__('torch').get_num_threads()} threads)"
-             if use_torch else ""))
+    print(
+        f"{time.strftime('%Y-%m-%d')}  {platform.machine()}  {_cpu_name()}  "
+        f"numpy {np.__version__}, scipy {__import__('scipy').__version__}"
+        + (
+            f", torch {__import__('torch').__version__} ({__import__('torch').get_num_threads()} threads)"
+            if use_torch
+            else ""
+        )
+    )
     if os.environ.get("MALLOC_MMAP_MAX_") == "0":
         print("glibc keeps freed memory (MALLOC_MMAP_MAX_=0): no fresh pages after warm-up")
-    print(f"medians of {args.reps} repetitions after a warm-up; ratios are medians of per-repetition ratios; "
-          f"{'CPU' if args.clock == 'cpu' else 'wall-clock'} time\n")
+    print(
+        f"medians of {args.reps} repetitions after a warm-up; ratios are medians of per-repetition ratios; "
+        f"{'CPU' if args.clock == 'cpu' else 'wall-clock'} time\n"
+    )
     header = f"{'case':<30}{'gcnlib':>11}{'products':>11}{'ratio':>7}{'torch':>11}{'gcn/torch':>10}   target"
     print(header)
     print("-" * len(header))
@@ -354,11 +387,14 @@ def main(argv=None) -> None:
 
 def _format_row(row: dict, target: str) -> str:
     g, p, t = row["gcnlib"], row.get("products"), row.get("torch")
-    cells = [f"{row['case']:<30}", f"{fmt(g):>11}",
-             f"{fmt(p):>11}" if p else f"{'':>11}",
-             f"{row['gcnlib/products']:7.2f}" if p else f"{'':>7}",
-             f"{fmt(t):>11}" if t else f"{'':>11}",
-             f"{row['gcnlib/torch']:10.2f}" if t else f"{'':>10}"]
+    cells = [
+        f"{row['case']:<30}",
+        f"{fmt(g):>11}",
+        f"{fmt(p):>11}" if p else f"{'':>11}",
+        f"{row['gcnlib/products']:7.2f}" if p else f"{'':>7}",
+        f"{fmt(t):>11}" if t else f"{'':>11}",
+        f"{row['gcnlib/torch']:10.2f}" if t else f"{'':>10}",
+    ]
     return "".join(cells) + f"   {target}"
 
 
@@ -378,7 +414,10 @@ def _cpu_name() -> str:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f" ({len(__import__('os').sched_getaffinity(0))} cores)"
+                    return (
+                        line.split(":", 1)[1].strip()
+                        + f" ({len(__import__('os').sched_getaffinity(0))} cores)"
+                    )
     except OSError:
         pass
     return platform.processor()

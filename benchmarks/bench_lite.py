@@ -35,9 +35,11 @@ COLUMNS = ("interface", "kernel ready", "first result", "run all")
 
 def one_visit(playwright: object, profile: Path, url: str) -> dict[str, float]:
     context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=shutil.which("chromium") or shutil.which("google-chrome"),
+        str(profile),
+        executable_path=shutil.which("chromium") or shutil.which("google-chrome"),
         args=drive.CHROMIUM_ARGS,
-        viewport={"width": 1280, "height": 900})
+        viewport={"width": 1280, "height": 900},
+    )
     requests = drive.Requests().attach(context)
     page = context.new_page()
     opened = drive.open_notebook(page, url)
@@ -73,8 +75,10 @@ def main() -> None:
                 for cache in ("cold", "cached"):
                     times = one_visit(playwright, Path(profile), url)
                     results[cache].append(times)
-                    print(f"{round_:>5} {cache:>6} "
-                          + " ".join(f"{times[c]:>12.1f}s" for c in COLUMNS), flush=True)
+                    print(
+                        f"{round_:>5} {cache:>6} " + " ".join(f"{times[c]:>12.1f}s" for c in COLUMNS),
+                        flush=True,
+                    )
     for cache, rows in results.items():
         medians = {c: statistics.median(row[c] for row in rows) for c in COLUMNS}
         print(f"{'median':>5} {cache:>6} " + " ".join(f"{medians[c]:>12.1f}s" for c in COLUMNS))

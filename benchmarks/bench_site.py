@@ -48,8 +48,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 390, "height": 844}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Installed before any script of the page runs: records when the formulas in view are rendered.
 # A formula is an element of class "math" (Sphinx's markup); it is rendered once it contains the
@@ -100,8 +107,11 @@ window.__watchMath('first');
 # The page as it would be without math (served for URLs ending in ?nomath): formulas typeset at
 # build time are cut out of its HTML, and so are the tags that load math assets (scripts, style
 # sheets, font preloads: URLs that match --math-assets).
-PRERENDERED = re.compile(r"<mjx-container\b.*?</mjx-container>|<span class=\"katex\b.*?</math></span>"
-                         r"|<math\b.*?</math>", re.DOTALL)
+PRERENDERED = re.compile(
+    r"<mjx-container\b.*?</mjx-container>|<span class=\"katex\b.*?</math></span>"
+    r"|<math\b.*?</math>",
+    re.DOTALL,
+)
 
 DOM_READY_JS = "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
 
@@ -128,8 +138,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
 def without_math(page: str, math_assets: re.Pattern) -> str:
     """``page`` without typeset formulas and without the tags that load math assets."""
+
     def keep(tag: re.Match) -> str:
         return "" if math_assets.search(tag.group(0)) else tag.group(0)
+
     page = PRERENDERED.sub("", page)
     page = re.sub(r"<script\b[^>]*>.*?</script>", keep, page, flags=re.DOTALL)
     page = re.sub(r"<script\b[^>]*>\s*window\.MathJax\b.*?</script>", "", page, flags=re.DOTALL)
@@ -146,8 +158,9 @@ class QuietServer(http.server.ThreadingHTTPServer):
 @contextlib.contextmanager
 def serve(directory: Path, math_assets: re.Pattern) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
-    handler = functools.partial(type("Handler", (SiteHandler,), {"math_assets": math_assets}),
-                                directory=str(directory))
+    handler = functools.partial(
+        type("Handler", (SiteHandler,), {"math_assets": math_assets}), directory=str(directory)
+    )
     httpd = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
@@ -158,8 +171,7 @@ def serve(directory: Path, math_assets: re.Pattern) -> Iterator[str]:
 
 def open_page(browser, throttle: float):
     """A fresh context and page at a phone's size, with the CPU throttled."""
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=3, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=3, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.add_init_script(WATCH_JS)
     cdp = context.new_cdp_session(page)
@@ -233,14 +245,22 @@ def chapter_pages(site: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html",
-                        help="the built site (default: _build/html)")
+    parser.add_argument(
+        "--site", type=Path, default=ROOT / "_build" / "html", help="the built site (default: _build/html)"
+    )
     parser.add_argument("--pages", nargs="*", help="pages relative to the site (default: every chapter)")
     parser.add_argument("--throttle", type=float, default=4.0, help="CPU slow-down factor (default 4)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="page loads per measurement (median; the order of the two loads alternates)")
-    parser.add_argument("--math-assets", default=r"/(mathjax|katex)[^/]*/|tex-[a-z-]+\.js",
-                        help="regular expression for the URLs of math assets, left out for 'ready, no math'")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="page loads per measurement (median; the order of the two loads alternates)",
+    )
+    parser.add_argument(
+        "--math-assets",
+        default=r"/(mathjax|katex)[^/]*/|tex-[a-z-]+\.js",
+        help="regular expression for the URLs of math assets, left out for 'ready, no math'",
+    )
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
 
@@ -250,10 +270,14 @@ def main() -> None:
         parser.error(f"no built site in {args.site}: run `make book` first")
     pages = args.pages or chapter_pages(args.site)
     math_assets = re.compile(args.math_assets)
-    print(f"site {args.site}, viewport {VIEWPORT['width']}×{VIEWPORT['height']}, CPU throttled "
-          f"{args.throttle:g}×, median of {args.rounds} loads; times in seconds from navigation\n")
-    header = (f"{'page':28} {'formulas':>8} {'KB raw':>7} {'KB gzip':>7} {'ready, no math':>14} "
-              f"{'math, 1st screen':>16} {'math adds':>9} {'after jump':>10} {'ready':>6}")
+    print(
+        f"site {args.site}, viewport {VIEWPORT['width']}×{VIEWPORT['height']}, CPU throttled "
+        f"{args.throttle:g}×, median of {args.rounds} loads; times in seconds from navigation\n"
+    )
+    header = (
+        f"{'page':28} {'formulas':>8} {'KB raw':>7} {'KB gzip':>7} {'ready, no math':>14} "
+        f"{'math, 1st screen':>16} {'math adds':>9} {'after jump':>10} {'ready':>6}"
+    )
     print(header)
     print("-" * len(header))
     with serve(args.site, math_assets) as base, sync_playwright() as playwright:
@@ -263,9 +287,12 @@ def main() -> None:
             raw, packed = page_weight(browser, url)
             rounds = [measure(browser, url, args.throttle, r % 2 == 0) for r in range(args.rounds)]
             med = {k: statistics.median(r[k] for r in rounds) for k in ("ready", "first", "jump", "loaded")}
-            print(f"{name.removeprefix('chapters/'):28} {rounds[0]['formulas']:8d} {raw / 1000:7.0f} "
-                  f"{packed / 1000:7.0f} {med['ready']:14.2f} {med['first']:16.2f} "
-                  f"{med['first'] - med['ready']:9.2f} {med['jump']:10.2f} {med['loaded']:6.2f}", flush=True)
+            print(
+                f"{name.removeprefix('chapters/'):28} {rounds[0]['formulas']:8d} {raw / 1000:7.0f} "
+                f"{packed / 1000:7.0f} {med['ready']:14.2f} {med['first']:16.2f} "
+                f"{med['first'] - med['ready']:9.2f} {med['jump']:10.2f} {med['loaded']:6.2f}",
+                flush=True,
+            )
         browser.close()
 
 

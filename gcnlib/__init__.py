@@ -12,16 +12,16 @@ and the backward recursion the book derives, with e^t = dL/dZ^t::
 __version__ = "0.1.0"
 
 from .activations import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
+from .datasets import *  # noqa: F401,F403
+from .finite_differences import *  # noqa: F401,F403
+from .graphs import *  # noqa: F401,F403
+from .index_notation import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
 from .products import *  # noqa: F401,F403
 from .recursion import *  # noqa: F401,F403
-from .index_notation import *  # noqa: F401,F403
-from .finite_differences import *  # noqa: F401,F403
-from .losses import *  # noqa: F401,F403
-from .graphs import *  # noqa: F401,F403
 from .renormalization import *  # noqa: F401,F403
-from .datasets import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
-from .attention import *  # noqa: F401,F403
 
 
 def __getattr__(name: str):

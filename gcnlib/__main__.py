@@ -101,19 +101,48 @@ def _parser() -> argparse.ArgumentParser:
                     help="the citation graph, with its standard Planetoid split; case does not matter "
                          "(default: cora)")  # fmt: skip
     runs = kw.add_mutually_exclusive_group()
-    runs.add_argument("--seeds", type=_positive_int, default=10, metavar="N",
-                      help="number of runs, with seeds 0..N-1 (default: 10)")
-    runs.add_argument("--seed", type=_non_negative_int, default=None, metavar="S",
-                      help="one run, with seed S (instead of --seeds)")
-    kw.add_argument("--epochs", type=_positive_int, default=200,
-                    help="number of full-batch Adam updates per run (default: 200, as in the paper)")
+    runs.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="number of runs, with seeds 0..N-1 (default: 10)",
+    )
+    runs.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=None,
+        metavar="S",
+        help="one run, with seed S (instead of --seeds)",
+    )
+    kw.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=200,
+        help="number of full-batch Adam updates per run (default: 200, as in the paper)",
+    )
     kw.add_argument("--lr", type=_positive_float, default=0.01, help="Adam's learning rate (default: 0.01)")
-    kw.add_argument("--hidden", type=_positive_int, default=16, metavar="WIDTH",
-                    help="number of hidden units, the width of H1 (default: 16)")
-    kw.add_argument("--dropout", type=_probability, default=0.5, metavar="P",
-                    help="drop probability on the input of each layer; 0 turns dropout off (default: 0.5)")
-    kw.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, metavar="LAMBDA",
-                    help="L2 penalty LAMBDA/2 ||W1||^2 on the first layer's weights (default: 5e-4)")
+    kw.add_argument(
+        "--hidden",
+        type=_positive_int,
+        default=16,
+        metavar="WIDTH",
+        help="number of hidden units, the width of H1 (default: 16)",
+    )
+    kw.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.5,
+        metavar="P",
+        help="drop probability on the input of each layer; 0 turns dropout off (default: 0.5)",
+    )
+    kw.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=5e-4,
+        metavar="LAMBDA",
+        help="L2 penalty LAMBDA/2 ||W1||^2 on the first layer's weights (default: 5e-4)",
+    )
     kw.add_argument("--early-stopping", type=_non_negative_int, default=0, metavar="W",
                     help="stop when the validation loss exceeds the mean of the previous W epochs; "
                          "0 trains all epochs and evaluates the final weights (default: 0)")  # fmt: skip
@@ -179,26 +208,68 @@ def _add_gat_parser(commands) -> None:
         description=GAT_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("--dataset", choices=sorted(PLANETOID_FIGURES), default="cora",
-                   help="the citation graph, with its standard Planetoid split (default: cora)")
-    g.add_argument("--seeds", type=_positive_int, default=10, metavar="N",
-                   help="number of runs, with seeds 0..N-1 (default: 10)")
-    g.add_argument("--epochs", type=_positive_int, default=10_000,
-                   help="at most this many epochs per run; early stopping ends sooner (default: 10000)")
-    g.add_argument("--patience", type=_positive_int, default=100,
-                   help="epochs without a new best validation accuracy or loss before stopping (default: 100)")
+    g.add_argument(
+        "--dataset",
+        choices=sorted(PLANETOID_FIGURES),
+        default="cora",
+        help="the citation graph, with its standard Planetoid split (default: cora)",
+    )
+    g.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="number of runs, with seeds 0..N-1 (default: 10)",
+    )
+    g.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=10_000,
+        help="at most this many epochs per run; early stopping ends sooner (default: 10000)",
+    )
+    g.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=100,
+        help="epochs without a new best validation accuracy or loss before stopping (default: 100)",
+    )
     g.add_argument("--lr", type=_positive_float, default=0.005, help="Adam's learning rate (default: 0.005)")
     g.add_argument("--heads", type=_positive_int, default=8, help="attention heads of layer 1 (default: 8)")
-    g.add_argument("--hidden", type=_positive_int, default=8, metavar="WIDTH",
-                   help="units per head of layer 1 (default: 8)")
-    g.add_argument("--output-heads", type=_positive_int, default=1, metavar="HEADS",
-                   help="attention heads of layer 2, averaged (default: 1)")
-    g.add_argument("--dropout", type=_probability, default=0.6, metavar="P",
-                   help="drop probability on the input of each layer (default: 0.6)")
-    g.add_argument("--attention-dropout", type=_probability, default=0.6, metavar="P",
-                   help="drop probability on the attention coefficients (default: 0.6)")
-    g.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, metavar="LAMBDA",
-                   help="L2 penalty LAMBDA/2 ||theta||^2 on every parameter (default: 5e-4)")
+    g.add_argument(
+        "--hidden",
+        type=_positive_int,
+        default=8,
+        metavar="WIDTH",
+        help="units per head of layer 1 (default: 8)",
+    )
+    g.add_argument(
+        "--output-heads",
+        type=_positive_int,
+        default=1,
+        metavar="HEADS",
+        help="attention heads of layer 2, averaged (default: 1)",
+    )
+    g.add_argument(
+        "--dropout",
+        type=_probability,
+        default=0.6,
+        metavar="P",
+        help="drop probability on the input of each layer (default: 0.6)",
+    )
+    g.add_argument(
+        "--attention-dropout",
+        type=_probability,
+        default=0.6,
+        metavar="P",
+        help="drop probability on the attention coefficients (default: 0.6)",
+    )
+    g.add_argument(
+        "--weight-decay",
+        type=_non_negative_float,
+        default=5e-4,
+        metavar="LAMBDA",
+        help="L2 penalty LAMBDA/2 ||theta||^2 on every parameter (default: 5e-4)",
+    )
     g.add_argument("--float64", action="store_true", help="compute in float64 instead of float32")  # fmt: skip
 
 

@@ -13,8 +13,8 @@ All functions keep the dtype of ``Z`` (float32 stays float32).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import erf
@@ -203,6 +203,5 @@ def get_activation(sigma: str | Activation) -> Activation:
             valid = ", ".join(sorted(ACTIVATIONS))
             raise ValueError(f"sigma: unknown activation {sigma!r}; valid names: {valid}") from None
     raise TypeError(
-        f"sigma: expected an activation name (str) or a gcnlib.Activation, "
-        f"got {type(sigma).__name__}"
+        f"sigma: expected an activation name (str) or a gcnlib.Activation, got {type(sigma).__name__}"
     )

@@ -42,8 +42,9 @@ gradients (no automatic differentiation).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -469,21 +470,23 @@ def attention_forward(
         H = H.multiply(M).tocsr() if sp.issparse(H) else H * M
 
     m, n = edges.m, a1.shape[1]
-    U = _product(H, W).reshape(m, K, n)                   # U_k = H̃ W_k: all heads in one product
-    s1 = np.einsum("ikn,kn->ki", U, a1)                   # s_1k = U_k a_1k
-    s2 = np.einsum("ikn,kn->ki", U, a2)                   # s_2k = U_k a_2k
-    S = edges.outer_sum(s1, s2)                           # S_k = Π_E(s_1k 1ᵀ + 1 s_2kᵀ)
-    A_k = edges.row_softmax(phi.f(S))                     # A_k = softmax_E(φ(S_k))
-    A_drop = A_k if M_A is None else A_k * M_A            # Ã_k = A_k ⊙ M_Ak
-    Z = edges.times(A_drop, U)                            # Z_k = Ã_k U_k
+    U = _product(H, W).reshape(m, K, n)  # U_k = H̃ W_k: all heads in one product
+    s1 = np.einsum("ikn,kn->ki", U, a1)  # s_1k = U_k a_1k
+    s2 = np.einsum("ikn,kn->ki", U, a2)  # s_2k = U_k a_2k
+    S = edges.outer_sum(s1, s2)  # S_k = Π_E(s_1k 1ᵀ + 1 s_2kᵀ)
+    A_k = edges.row_softmax(phi.f(S))  # A_k = softmax_E(φ(S_k))
+    A_drop = A_k if M_A is None else A_k * M_A  # Ã_k = A_k ⊙ M_Ak
+    Z = edges.times(A_drop, U)  # Z_k = Ã_k U_k
     if b is not None:
-        Z += b                                            #       + 1 b_kᵀ
+        Z += b  #       + 1 b_kᵀ
     Z = Z.reshape(m, K * n) if combine == "concat" else Z.mean(axis=1)
     return AttentionTrace(Z=Z, U=U, S=S, A=A_k, A_dropped=A_drop, H=H, W=W, a1=a1, a2=a2, b=b,
                           input_mask=M, attention_mask=M_A, combine=combine, phi=phi, edges=edges)  # fmt: skip
 
 
-def attention_backward(trace: AttentionTrace, e: Any, *, wrt: str | Iterable[str] = WRT) -> AttentionGradients:
+def attention_backward(
+    trace: AttentionTrace, e: Any, *, wrt: str | Iterable[str] = WRT
+) -> AttentionGradients:
     """The backward pass of a graph attention layer, from ``e = ∂L/∂Z``.
 
     Parameters
@@ -523,18 +526,18 @@ def attention_backward(trace: AttentionTrace, e: Any, *, wrt: str | Iterable[str
     m, K, n = t.U.shape
     e = e.reshape(m, K, n) if t.combine == "concat" else np.broadcast_to(e[:, None, :] / K, t.U.shape)  # e_k
 
-    A_bar = edges.sampled(e, t.U)                         # Ā_k = Π_E(e_k U_kᵀ)
+    A_bar = edges.sampled(e, t.U)  # Ā_k = Π_E(e_k U_kᵀ)
     if t.attention_mask is not None:
-        A_bar *= t.attention_mask                         #       ⊙ M_Ak
+        A_bar *= t.attention_mask  #       ⊙ M_Ak
     AA = t.A * A_bar
     R_bar = AA - edges.scale_rows(edges.row_sums(AA), t.A)  # R̄_k = A_k ⊙ Ā_k − diag((A_k ⊙ Ā_k)1) A_k
-    S_bar = t.phi.df(t.S, None) * R_bar                   # S̄_k = φ'(S_k) ⊙ R̄_k
-    s1_bar = edges.row_sums(S_bar)                        # s̄_1k = S̄_k 1
-    s2_bar = edges.column_sums(S_bar)                     # s̄_2k = S̄_kᵀ 1
-    U_bar = edges.transpose_times(t.A_dropped, e)         # Ū_k = Ã_kᵀ e_k
-    U_bar += s1_bar.T[:, :, None] * t.a1                  #       + s̄_1k a_1kᵀ
-    U_bar += s2_bar.T[:, :, None] * t.a2                  #       + s̄_2k a_2kᵀ
-    U_side = U_bar.reshape(m, K * n)                      # [Ū_1 … Ū_K]
+    S_bar = t.phi.df(t.S, None) * R_bar  # S̄_k = φ'(S_k) ⊙ R̄_k
+    s1_bar = edges.row_sums(S_bar)  # s̄_1k = S̄_k 1
+    s2_bar = edges.column_sums(S_bar)  # s̄_2k = S̄_kᵀ 1
+    U_bar = edges.transpose_times(t.A_dropped, e)  # Ū_k = Ã_kᵀ e_k
+    U_bar += s1_bar.T[:, :, None] * t.a1  #       + s̄_1k a_1kᵀ
+    U_bar += s2_bar.T[:, :, None] * t.a2  #       + s̄_2k a_2kᵀ
+    U_side = U_bar.reshape(m, K * n)  # [Ū_1 … Ū_K]
 
     want_a = "a" in wanted
     return AttentionGradients(
@@ -712,8 +715,15 @@ class GATTrace:
         return f"GATTrace({len(self.layers)} layers, Z {_shape(self.Z)})"
 
 
-def gat_forward(A: Any, X: Any, layers: list[GATLayer], *, dropout: float = 0.0,
-                attention_dropout: float = 0.0, rng: np.random.Generator | None = None) -> GATTrace:
+def gat_forward(
+    A: Any,
+    X: Any,
+    layers: list[GATLayer],
+    *,
+    dropout: float = 0.0,
+    attention_dropout: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> GATTrace:
     """Run the GAT: attention layers with ELU between them; return one trace per layer.
 
     Parameters
@@ -841,7 +851,9 @@ def train_gat(
         Per-epoch loss and accuracies, the kept epoch and its parameters.
     """
     if patience < 1 or epochs < 1:
-        raise ValueError(f"epochs and patience must be positive integers, got epochs={epochs}, patience={patience}")
+        raise ValueError(
+            f"epochs and patience must be positive integers, got epochs={epochs}, patience={patience}"
+        )
     rng = np.random.default_rng(seed)
     X = as_matrix(X, "X", sparse_ok=True)
     A = as_adjacency(A)
@@ -867,7 +879,9 @@ def train_gat(
         loss, e = losses.softmax_cross_entropy(trace.Z, labels, splits["train"])
         grads = [G for layer_grads in gat_backward(trace, e) for G in layer_grads]
         history.loss.append(loss + 0.5 * weight_decay * sum(float(np.sum(P * P)) for P in params))
-        adam.step([G + weight_decay * P for G, P in zip(grads, params)])  # ∂/∂θ of λ/2 ‖θ‖² is λθ
+        adam.step(
+            [G + weight_decay * P for G, P in zip(grads, params, strict=True)]
+        )  # ∂/∂θ of λ/2 ‖θ‖² is λθ
 
         evaluation = gat_forward(edges, X, layers)
         Z = evaluation.Z
@@ -910,5 +924,7 @@ def _node_indices(idx: Any, m: int, name: str) -> Array | None:
             f"{name}: node indices must be a 1-D integer array, got dtype {idx.dtype} and shape {idx.shape}"
         )
     if idx.size == 0 or idx.min() < 0 or idx.max() >= m:
-        raise ValueError(f"{name}: node indices must be a non-empty array of values in 0..{m - 1} (m = {m} nodes)")
+        raise ValueError(
+            f"{name}: node indices must be a non-empty array of values in 0..{m - 1} (m = {m} nodes)"
+        )
     return idx

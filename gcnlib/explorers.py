@@ -168,7 +168,7 @@ def recursion_check(
     Y = np.eye(2)[club.labels]  # m×2, one-hot factions
     rng = np.random.default_rng(seed)
     widths = [m] + [width] * (depth - 1) + [2]
-    weights = [glorot_uniform((o, n), rng) for o, n in zip(widths[:-1], widths[1:])]
+    weights = [glorot_uniform((o, n), rng) for o, n in zip(widths[:-1], widths[1:], strict=True)]
 
     trace = forward(A, np.eye(m), weights, sigma)
     loss, e_T = squared_error(trace.Z[-1], Y)
@@ -178,7 +178,7 @@ def recursion_check(
         for t in range(1, depth + 1)
         if finite_differences
     ]
-    errors = [float(relative_error(a, b)) for a, b in zip(e, e_fd)]
+    errors = [float(relative_error(a, b)) for a, b in zip(e, e_fd, strict=True)] if finite_differences else []
     return RecursionCheck(sigma.name, float(loss), e, e_fd, errors, trace, Y)
 
 
@@ -190,19 +190,34 @@ def draw_recursion_check(fig: Figure, check: RecursionCheck) -> None:
     the gradients shrink from layer to layer.
     """
     if len(check.e_fd) != len(check.e):
-        raise ValueError("check: made with finite_differences=False, so there is nothing to draw "
-                         "beside e^t; call recursion_check(..., finite_differences=True)")
+        raise ValueError(
+            "check: made with finite_differences=False, so there is nothing to draw "
+            "beside e^t; call recursion_check(..., finite_differences=True)"
+        )
     T = len(check.e)
-    axes = fig.subplots(2, T, squeeze=False, sharex="col", sharey=True, gridspec_kw=dict(
-        left=0.55 / fig.get_figwidth(), right=1 - 1.3 / fig.get_figwidth(),
-        bottom=0.09, top=0.8, hspace=0.42, wspace=0.18))
+    axes = fig.subplots(
+        2,
+        T,
+        squeeze=False,
+        sharex="col",
+        sharey=True,
+        gridspec_kw=dict(
+            left=0.55 / fig.get_figwidth(),
+            right=1 - 1.3 / fig.get_figwidth(),
+            bottom=0.09,
+            top=0.8,
+            hspace=0.42,
+            wspace=0.18,
+        ),
+    )
     for t in range(1, T + 1):
         e, e_fd = check.e[t - 1], check.e_fd[t - 1]
         scale = float(max(np.abs(e).max(), np.abs(e_fd).max())) or 1.0
         top, bottom = axes[0, t - 1], axes[1, t - 1]
         for ax, G in ((top, e), (bottom, e_fd)):
-            image = ax.imshow(G / scale, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto",
-                              interpolation="nearest")
+            image = ax.imshow(
+                G / scale, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest"
+            )
         bottom.set_xticks(range(e.shape[1]) if e.shape[1] <= 4 else [0, e.shape[1] - 1])
         top.set_title(f"$e^{{{t}}}$, recursion\n$s_{{{t}}}$ = {scale:.1e}", fontsize=9)
         bottom.set_title(f"finite differences\nrel. err {check.errors[t - 1]:.1e}", fontsize=9)
@@ -214,7 +229,8 @@ def draw_recursion_check(fig: Figure, check: RecursionCheck) -> None:
     fig.suptitle(
         f"$e^t = \\partial L / \\partial Z^t$ on the karate club: σ = {check.activation}, "
         f"T = {T}" + (f", width {check.e[0].shape[1]}" if T > 1 else "") + f", L = {check.loss:.3f}",
-        fontsize=11)
+        fontsize=11,
+    )
 
 
 def _recursion_figsize(T: int) -> tuple[float, float]:
@@ -246,14 +262,18 @@ class RecursionExplorer:
 
     def __init__(self, activation: str = "tanh", depth: int = 3, width: int = 4, seed: int = 0):
         style = {"description_width": "initial"}
-        self.activation = widgets.Dropdown(options=list(ACTIVATIONS), value=activation,
-                                           description="activation σ", style=style)
-        self.depth = widgets.IntSlider(value=depth, min=1, max=8, description="depth T",
-                                       continuous_update=False, style=style)
-        self.width = widgets.IntSlider(value=width, min=1, max=16, description="width $n_t$",
-                                       continuous_update=False, style=style)
-        self.seed = widgets.BoundedIntText(value=seed, min=0, max=10_000, description="seed",
-                                           layout=widgets.Layout(width="9em"), style=style)
+        self.activation = widgets.Dropdown(
+            options=list(ACTIVATIONS), value=activation, description="activation σ", style=style
+        )
+        self.depth = widgets.IntSlider(
+            value=depth, min=1, max=8, description="depth T", continuous_update=False, style=style
+        )
+        self.width = widgets.IntSlider(
+            value=width, min=1, max=16, description="width $n_t$", continuous_update=False, style=style
+        )
+        self.seed = widgets.BoundedIntText(
+            value=seed, min=0, max=10_000, description="seed", layout=widgets.Layout(width="9em"), style=style
+        )
         self.image = widgets.Image(format="png")
         controls = widgets.HBox([self.activation, self.depth, self.width, self.seed])
         self.widget = widgets.VBox([controls, self.image])
@@ -266,8 +286,7 @@ class RecursionExplorer:
 
     def compute(self) -> RecursionCheck:
         """Recompute the check for the current widget values."""
-        return recursion_check(self.activation.value, self.depth.value, self.width.value,
-                               self.seed.value)
+        return recursion_check(self.activation.value, self.depth.value, self.width.value, self.seed.value)
 
     def update(self) -> None:
         """Recompute, redraw, and show the new picture."""
@@ -361,11 +380,25 @@ def train_karate(
     def record(epoch: int, trace) -> None:
         embeddings.append(np.array(trace.H[-2], copy=True))
 
-    history = train(A_hat, np.eye(m), club.labels, idx_train, idx_rest, idx_rest,
-                    widths=list(hidden), epochs=epochs, lr=lr, weight_decay=0.0,
-                    dropout=0.0, sigma=sigma, seed=seed, callback=record)
-    return KarateRun(history, np.stack(embeddings), np.asarray(club.labels),
-                     np.asarray(club.edges), idx_train)
+    history = train(
+        A_hat,
+        np.eye(m),
+        club.labels,
+        idx_train,
+        idx_rest,
+        idx_rest,
+        widths=list(hidden),
+        epochs=epochs,
+        lr=lr,
+        weight_decay=0.0,
+        dropout=0.0,
+        sigma=sigma,
+        seed=seed,
+        callback=record,
+    )
+    return KarateRun(
+        history, np.stack(embeddings), np.asarray(club.labels), np.asarray(club.edges), idx_train
+    )
 
 
 def _limits(points: Array) -> tuple[float, float]:
@@ -380,10 +413,26 @@ def draw_embedding(ax, run: KarateRun, epoch: int) -> None:
     ax.add_collection(LineCollection(H[run.edges], colors="0.8", linewidths=0.6, zorder=1))
     for faction in (0, 1):
         rows = run.labels == faction
-        ax.scatter(H[rows, 0], H[rows, 1], s=40, color=FACTION_COLOURS[faction],
-                   edgecolor="0.3", zorder=2, label=FACTION_NAMES[faction])
-    ax.scatter(H[run.idx_train, 0], H[run.idx_train, 1], s=220, marker="*",
-               facecolor="none", edgecolor="crimson", lw=1.4, zorder=3, label="labelled")
+        ax.scatter(
+            H[rows, 0],
+            H[rows, 1],
+            s=40,
+            color=FACTION_COLOURS[faction],
+            edgecolor="0.3",
+            zorder=2,
+            label=FACTION_NAMES[faction],
+        )
+    ax.scatter(
+        H[run.idx_train, 0],
+        H[run.idx_train, 1],
+        s=220,
+        marker="*",
+        facecolor="none",
+        edgecolor="crimson",
+        lw=1.4,
+        zorder=3,
+        label="labelled",
+    )
     ax.set_xlim(_limits(run.embeddings[..., 0]))
     ax.set_ylim(_limits(run.embeddings[..., 1]))
     accuracy = run.history.test_accuracy[epoch]
@@ -400,8 +449,7 @@ def draw_loss(ax, run: KarateRun, epoch: int | None = None) -> None:
     ax.set_ylabel("cross-entropy loss", color="#21918c")
     ax.set_title("training loss and accuracy")
     right = ax.twinx()
-    right.plot(epochs, run.history.test_accuracy, color="#440154", ls="--", lw=1,
-               label="accuracy (other 32)")
+    right.plot(epochs, run.history.test_accuracy, color="#440154", ls="--", lw=1, label="accuracy (other 32)")
     right.set_ylim(0, 1.05)
     right.set_ylabel("accuracy on the other 32", color="#440154")
     if epoch is not None:
@@ -432,9 +480,14 @@ class TrainingExplorer:
 
     def __init__(self, epochs: int = 200, epoch: int = 1, **train_options):
         self.run = train_karate(epochs=epochs, **train_options)
-        self.epoch = widgets.IntSlider(value=epoch, min=1, max=epochs, description="epoch",
-                                       continuous_update=False,
-                                       layout=widgets.Layout(width="32em"))
+        self.epoch = widgets.IntSlider(
+            value=epoch,
+            min=1,
+            max=epochs,
+            description="epoch",
+            continuous_update=False,
+            layout=widgets.Layout(width="32em"),
+        )
         self.play = widgets.Play(value=epoch, min=1, max=epochs, step=5, interval=400)
         widgets.jslink((self.play, "value"), (self.epoch, "value"))
         self.image = widgets.Image(format="png")
@@ -470,15 +523,23 @@ class TrainingExplorer:
         n = len(self.run.history.loss)
         epochs = epochs or sorted({1, max(1, n // 10), max(1, n // 4), n})
         fig = plt.figure(figsize=(2.8 * len(epochs), 6.2))
-        grid = fig.add_gridspec(2, len(epochs), height_ratios=[1.15, 1], left=0.06, right=0.94,
-                                bottom=0.08, top=0.9, hspace=0.38, wspace=0.22)
+        grid = fig.add_gridspec(
+            2,
+            len(epochs),
+            height_ratios=[1.15, 1],
+            left=0.06,
+            right=0.94,
+            bottom=0.08,
+            top=0.9,
+            hspace=0.38,
+            wspace=0.22,
+        )
         first = None
         for k, epoch in enumerate(epochs):
             ax = fig.add_subplot(grid[0, k], sharex=first, sharey=first)
             first = first or ax
             draw_embedding(ax, self.run, epoch - 1)
-            ax.set_title(f"epoch {epoch}: {self.run.history.test_accuracy[epoch - 1]:.0%} right",
-                         fontsize=10)
+            ax.set_title(f"epoch {epoch}: {self.run.history.test_accuracy[epoch - 1]:.0%} right", fontsize=10)
             if k:
                 ax.set_ylabel("")
         ax = fig.add_subplot(grid[1, :])

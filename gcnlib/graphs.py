@@ -23,8 +23,15 @@ import scipy.sparse as sp
 
 from .validation import Matrix, as_adjacency, as_generator
 
-__all__ = ["normalize_adjacency", "SELF_LOOPS", "GraphBatch", "batch_graphs", "KarateClub", "karate_club",
-           "random_graph"]
+__all__ = [
+    "normalize_adjacency",
+    "SELF_LOOPS",
+    "GraphBatch",
+    "batch_graphs",
+    "KarateClub",
+    "karate_club",
+    "random_graph",
+]
 
 
 # --- the renormalised adjacency ------------------------------------------------------
@@ -44,7 +51,11 @@ def _inverse_sqrt_degrees(d: np.ndarray, shape: tuple[int, ...], self_loops: str
     """Return d^{-1/2} for the degrees d of Ã, which must be positive."""
     bad = np.flatnonzero(d <= 0)
     if bad.size:
-        hint = "an isolated node? use self_loops='missing'" if self_loops == "none" else "are there negative weights?"
+        hint = (
+            "an isolated node? use self_loops='missing'"
+            if self_loops == "none"
+            else "are there negative weights?"
+        )
         raise ValueError(
             f"A: every degree of Ã (self_loops={self_loops!r}: {SELF_LOOPS[self_loops]}) must be positive, "
             f"but row {bad[0]} of the {shape} adjacency has degree {d[bad[0]]:g} ({hint})"

@@ -118,9 +118,7 @@ def dZ_dH(A: Any, W: Any, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
     return np.einsum("ik,lj->ijkl", A.astype(dtype), W.astype(dtype))
 
 
-def dH_dZ(
-    Z: Any, activation: str | Activation, H: Any = None, *, max_bytes: int = MAX_BYTES
-) -> np.ndarray:
+def dH_dZ(Z: Any, activation: str | Activation, H: Any = None, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
     """The Jacobian of ``H = σ(Z)`` (entry by entry): ``∂H_kl/∂Z_pq = σ'(Z_pq) δ_kp δ_lq``.
 
     It is zero except where (k, l) = (p, q): a 4th-order tensor holding only the m·n
@@ -279,7 +277,7 @@ def backward_index(trace: Trace, e_T: Any, *, max_bytes: int = MAX_BYTES) -> lis
         o, n = trace.weights[t - 1].shape
         _guard(
             "backward_index",
-            {f"∂Z^{t}/∂H^{t-1}": (m, n, m, o), f"∂H^{t-1}/∂Z^{t-1}": (m, o, m, o)},
+            {f"∂Z^{t}/∂H^{t - 1}": (m, n, m, o), f"∂H^{t - 1}/∂Z^{t - 1}": (m, o, m, o)},
             Z_T.dtype,
             max_bytes,
         )

@@ -31,8 +31,10 @@ def _rows(Z: np.ndarray, mask: Any) -> np.ndarray:
     """The boolean (m,) vector of selected rows: all for None, else a bool mask or row indices."""
     m = Z.shape[0]
     if m == 0:
-        raise ValueError(f"Z has shape {Z.shape}, no rows (an empty graph): the result is a mean "
-                         f"over nodes and needs at least one node")
+        raise ValueError(
+            f"Z has shape {Z.shape}, no rows (an empty graph): the result is a mean "
+            f"over nodes and needs at least one node"
+        )
     if mask is None:
         return np.ones(m, dtype=bool)
     return as_selection(mask, m, "mask")
@@ -45,12 +47,15 @@ def _labels(labels: Any, Z: np.ndarray, selected: np.ndarray) -> np.ndarray:
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"labels: expected integer class indices, got dtype {labels.dtype}")
     if labels.shape != (m,):
-        raise ValueError(f"labels: expected shape ({m},), one label per row of Z {Z.shape}, "
-                         f"got {labels.shape}")
+        raise ValueError(
+            f"labels: expected shape ({m},), one label per row of Z {Z.shape}, got {labels.shape}"
+        )
     used = labels[selected]
     if used.min() < 0 or used.max() >= n:
-        raise ValueError(f"labels: must lie in [0, {n}) for Z {Z.shape} with {n} classes, "
-                         f"got values from {used.min()} to {used.max()} on the selected rows")
+        raise ValueError(
+            f"labels: must lie in [0, {n}) for Z {Z.shape} with {n} classes, "
+            f"got values from {used.min()} to {used.max()} on the selected rows"
+        )
     return labels
 
 
@@ -85,8 +90,7 @@ def squared_error(Z: ArrayLike, Y: ArrayLike) -> tuple[float, np.ndarray]:
     """
     Z, Y = as_matrix(Z, "Z"), as_matrix(Y, "Y")
     if Z.shape != Y.shape:
-        raise ValueError(f"squared_error: Z and Y must have the same shape, got Z {Z.shape} "
-                         f"and Y {Y.shape}")
+        raise ValueError(f"squared_error: Z and Y must have the same shape, got Z {Z.shape} and Y {Y.shape}")
     e_T = (Z - Y).astype(Z.dtype, copy=False)
     return 0.5 * float(np.sum(np.square(e_T))), e_T
 
@@ -117,7 +121,9 @@ def _log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
-def softmax_cross_entropy(Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None) -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(
+    Z: ArrayLike, labels: ArrayLike, mask: ArrayLike | None = None
+) -> tuple[float, np.ndarray]:
     r"""Mean cross-entropy of ``softmax(Z)`` over the selected rows, and its gradient.
 
     With :math:`P = \operatorname{softmax}(Z)` row by row, :math:`S` the selected rows,

@@ -35,8 +35,10 @@ def _checked(name: str, X: Any) -> Any:
     if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise TypeError(f"{name}: expected a numeric array, got dtype {X.dtype} of shape {X.shape}")
     if np.iscomplexobj(X):
-        raise TypeError(f"{name}: complex input (dtype {X.dtype}, shape {X.shape}) is not supported; "
-                        f"gcnlib is real-valued")
+        raise TypeError(
+            f"{name}: complex input (dtype {X.dtype}, shape {X.shape}) is not supported; "
+            f"gcnlib is real-valued"
+        )
     return X
 
 
@@ -45,8 +47,7 @@ def _entrywise(op: str, A: Any, B: Any) -> Any:
     A, B = _checked(f"{op}: A", A), _checked(f"{op}: B", B)
     if A.shape != B.shape:
         raise ValueError(
-            f"{op}: A and B must have the same shape, got A {A.shape} and B {B.shape} "
-            f"(nothing is broadcast)"
+            f"{op}: A and B must have the same shape, got A {A.shape} and B {B.shape} (nothing is broadcast)"
         )
     if sp.issparse(A):
         return A.multiply(B)

@@ -101,8 +101,7 @@ class Trace:
         if any(a is not first for a in self.activations):
             names = ", ".join(a.name for a in self.activations)
             raise AttributeError(
-                f"this trace has one activation per layer ({names}): use trace.activations[t - 1] "
-                f"for layer t"
+                f"this trace has one activation per layer ({names}): use trace.activations[t - 1] for layer t"
             )
         return first
 
@@ -170,9 +169,7 @@ def _check_weights(weights: Any) -> list:
 
 def _check_widths(m: int, H0: Any, Ws: list) -> None:
     if H0.shape[0] != m:
-        raise ValueError(
-            f"H0 has shape {_shape(H0)} but A is {m}×{m}: H0 needs one row per node ({m} rows)"
-        )
+        raise ValueError(f"H0 has shape {_shape(H0)} but A is {m}×{m}: H0 needs one row per node ({m} rows)")
     o = H0.shape[1]
     for t, W in enumerate(Ws, start=1):
         if W.shape[0] != o:
@@ -187,7 +184,9 @@ def _check_widths(m: int, H0: Any, Ws: list) -> None:
 def _per_layer(values: Any, T: int, name: str, what: str) -> list:
     """A list of T entries (one per layer) from a list, refusing a single array or another length."""
     if isinstance(values, np.ndarray) or sp.issparse(values):
-        raise TypeError(f"{name}: expected a list of {T} {what} (one per layer, None for none), got one array")
+        raise TypeError(
+            f"{name}: expected a list of {T} {what} (one per layer, None for none), got one array"
+        )
     try:
         values = list(values)
     except TypeError:
@@ -249,8 +248,10 @@ def _check_wrt(wrt: str | Iterable[str] | None, has_biases: bool) -> frozenset:
     if unknown:
         raise ValueError(f"wrt: unknown gradient(s) {sorted(unknown)}; choose from {list(WRT)}")
     if "b" in wanted and not has_biases:
-        raise ValueError("wrt: 'b' asks for the bias gradients, but the forward pass had no biases "
-                         "(give forward biases=[b^1, ..., b^T])")
+        raise ValueError(
+            "wrt: 'b' asks for the bias gradients, but the forward pass had no biases "
+            "(give forward biases=[b^1, ..., b^T])"
+        )
     return wanted
 
 

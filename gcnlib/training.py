@@ -28,17 +28,27 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, recursion
 from .activations import Activation
 from .validation import Matrix, as_adjacency, as_generator, as_matrix, as_selection, float_dtype
 
-__all__ = ["glorot_uniform", "dropout_mask", "sparse_dropout", "Adam", "SGD", "OPTIMIZERS", "History", "train"]
+__all__ = [
+    "glorot_uniform",
+    "dropout_mask",
+    "sparse_dropout",
+    "Adam",
+    "SGD",
+    "OPTIMIZERS",
+    "History",
+    "train",
+]
 
 
-def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype: DTypeLike = "float64") -> np.ndarray:
+def glorot_uniform(
+    shape: tuple[int, int], rng: np.random.Generator | int, dtype: DTypeLike = "float64"
+) -> np.ndarray:
     """Weights drawn uniformly from ``[-r, r]`` with ``r = sqrt(6 / (o + n))`` (Glorot & Bengio, 2010).
 
     The bound keeps the variance of the signal roughly the same from layer to layer.
@@ -62,7 +72,9 @@ def glorot_uniform(shape: tuple[int, int], rng: np.random.Generator | int, dtype
     return as_generator(rng).uniform(-r, r, size=(o, n)).astype(dtype, copy=False)
 
 
-def dropout_mask(shape: tuple[int, int], p: float, rng: np.random.Generator | int, dtype: DTypeLike = "float64") -> np.ndarray:
+def dropout_mask(
+    shape: tuple[int, int], p: float, rng: np.random.Generator | int, dtype: DTypeLike = "float64"
+) -> np.ndarray:
     """A dropout mask ``M``: each entry is 0 with probability ``p``, else ``1/(1-p)``.
 
     Multiplying ``H ⊙ M`` drops a fraction ``p`` of the entries of ``H`` and scales the rest so
@@ -133,7 +145,9 @@ def _check_params(params: Any, who: str) -> list:
         raise TypeError(f"{who}: params must be a list of numpy arrays (they are updated in place)")
     for i, W in enumerate(params):
         if W.dtype.kind != "f":
-            raise TypeError(f"{who}: params[{i}] has dtype {W.dtype}; a parameter updated in place must be float")
+            raise TypeError(
+                f"{who}: params[{i}] has dtype {W.dtype}; a parameter updated in place must be float"
+            )
     return list(params)
 
 
@@ -322,7 +336,11 @@ class History:
                                  ("test", self.test_accuracy))
             if not math.isnan(values[kept])
         )  # fmt: skip
-        when = "the last epoch" if self.best_epoch is None else f"the best epoch, {self.best_epoch}, whose weights are kept"
+        when = (
+            "the last epoch"
+            if self.best_epoch is None
+            else f"the best epoch, {self.best_epoch}, whose weights are kept"
+        )
         return (
             f"History({len(self.loss)} epochs, widths {widths}: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}; "
             f"accuracy at {when}: {accuracies or 'no split'})"
@@ -447,7 +465,11 @@ def train(
     dtype = float_dtype(A_hat.dtype, X.dtype)  # float32 in, float32 throughout
     c = int(labels.max()) + 1
     if weights is None:
-        sizes = [X.shape[1], *_check_hidden_widths((16,) if widths is None else widths), c]  # o_1, n_1, ..., n_T
+        sizes = [
+            X.shape[1],
+            *_check_hidden_widths((16,) if widths is None else widths),
+            c,
+        ]  # o_1, n_1, ..., n_T
         weights = [glorot_uniform((o, n), rng, dtype) for o, n in zip(sizes[:-1], sizes[1:], strict=True)]
     else:
         if widths is not None:
@@ -475,7 +497,9 @@ def train(
         trace = recursion.forward(A_hat, H0, weights, sigma, masks=masks, biases=biases)
         L, e_T = _loss_pair(loss, trace.Z[-1], labels, splits["train"])
         grads = recursion.backward(trace, e_T, wrt=wrt)
-        dW = [G + lam * W if lam else G for G, W, lam in zip(grads.W, weights, decay, strict=True)]  # + λ_t W^t
+        dW = [
+            G + lam * W if lam else G for G, W, lam in zip(grads.W, weights, decay, strict=True)
+        ]  # + λ_t W^t
         history.loss.append(L + _decay(weights, decay))
         update.step(dW + [g for g in grads.b or [] if g is not None])
 
@@ -502,7 +526,9 @@ def _initial_weights(weights: Any, F: int, dtype: np.dtype) -> list:
     if not weights:
         raise ValueError("weights: the list is empty; a network needs at least W^1")
     if weights[0].shape[0] != F:
-        raise ValueError(f"weights: W^1 has shape {weights[0].shape} but X has {F} features: W^1 needs {F} rows")
+        raise ValueError(
+            f"weights: W^1 has shape {weights[0].shape} but X has {F} features: W^1 needs {F} rows"
+        )
     return weights
 
 
@@ -545,11 +571,15 @@ def _optimizer(optimizer: Any, params: list, lr: float, momentum: float):
     """The optimiser object: Adam or SGD by name, or whatever a factory returns."""
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer: unknown name {optimizer!r}; choose from {list(OPTIMIZERS)} or pass a function")
+            raise ValueError(
+                f"optimizer: unknown name {optimizer!r}; choose from {list(OPTIMIZERS)} or pass a function"
+            )
         return Adam(params, lr=lr) if optimizer == "adam" else SGD(params, lr=lr, momentum=momentum)
     if not callable(optimizer):
-        raise TypeError(f"optimizer: expected a name in {list(OPTIMIZERS)} or a function params -> optimiser, "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer: expected a name in {list(OPTIMIZERS)} or a function params -> optimiser, "
+            f"got {type(optimizer).__name__}"
+        )
     made = optimizer(params)
     if not callable(getattr(made, "step", None)):
         raise TypeError("optimizer: the function must return an object with a step(grads) method")
@@ -579,7 +609,9 @@ def _dropout_inputs(X, sizes: list[int], m: int, p: float, rng: np.random.Genera
     return H0, [first, *hidden]
 
 
-def _record(history: History, loss: Callable, Z: np.ndarray, labels: np.ndarray, splits: dict, decay: float) -> None:
+def _record(
+    history: History, loss: Callable, Z: np.ndarray, labels: np.ndarray, splits: dict, decay: float
+) -> None:
     """Append the accuracy of each split (and the validation loss) for the output ``Z = Z^T``."""
     for name in ("train", "val", "test"):
         mask = splits[name]
@@ -617,9 +649,13 @@ def _check_labels(labels, m: int) -> np.ndarray:
     """Integer labels, one per node, with at least one class."""
     labels = np.asarray(labels)
     if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"labels: expected integer classes 0..c-1 (−1 for unlabelled), got dtype {labels.dtype}")
+        raise TypeError(
+            f"labels: expected integer classes 0..c-1 (−1 for unlabelled), got dtype {labels.dtype}"
+        )
     if labels.shape != (m,):
-        raise ValueError(f"labels: expected shape ({m},), one label per node of A_hat ({m}×{m}), got {labels.shape}")
+        raise ValueError(
+            f"labels: expected shape ({m},), one label per node of A_hat ({m}×{m}), got {labels.shape}"
+        )
     if m == 0 or labels.max() < 0:
         raise ValueError("labels: no node has a class (all labels are negative or the graph is empty)")
     return labels
@@ -635,7 +671,9 @@ def _check_hidden_widths(widths) -> tuple[int, ...]:
     try:
         widths = tuple(widths)
     except TypeError:
-        raise TypeError(f"widths: expected a sequence of hidden widths such as (16,), got {type(widths).__name__}") from None
+        raise TypeError(
+            f"widths: expected a sequence of hidden widths such as (16,), got {type(widths).__name__}"
+        ) from None
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in widths):
         raise ValueError(f"widths: every hidden width must be a positive integer, got {widths}")
     return tuple(int(n) for n in widths)

@@ -104,8 +104,7 @@ def as_matrix(X: Any, name: str, *, dtype: np.dtype | None = None, sparse_ok: bo
     if sp.issparse(X):
         if not sparse_ok:
             raise TypeError(
-                f"{name}: expected a dense array, got a scipy.sparse matrix ({_shape(X)}); "
-                f"use .toarray()"
+                f"{name}: expected a dense array, got a scipy.sparse matrix ({_shape(X)}); use .toarray()"
             )
         return _as_sparse(X, name, dtype)
     if not (type(X) is np.ndarray and X.dtype in _FLOATS):
@@ -141,7 +140,6 @@ def _as_sparse(X: Any, name: str, dtype: np.dtype | None):
         X.sum_duplicates()
     _check_finite(X.data, name, X)
     return X
-
 
 
 def as_vector(x: Any, name: str, length: int, *, dtype: np.dtype | None = None) -> np.ndarray:
@@ -190,7 +188,6 @@ def as_adjacency(A: Any, *, dtype: np.dtype | None = None, name: str = "A"):
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"{name}: the adjacency must be square (m×m), got shape {_shape(A)}")
     return A
-
 
 
 def _buffers(X: Any) -> list:

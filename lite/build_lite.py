@@ -47,12 +47,28 @@ NPM_TARBALL = f"pyodide-{PYODIDE_VERSION}.tgz"
 NPM_TARBALL_SHA256 = "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343"
 # Pyodide's official release of the package files (override for a mirror: GCNLIB_PYODIDE_BASE_URL).
 RELEASE_URL = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
-CORE_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm",
-              "python_stdlib.zip", "pyodide-lock.json", "package.json")
+CORE_FILES = (
+    "pyodide.js",
+    "pyodide.mjs",
+    "pyodide.asm.js",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+    "package.json",
+)
 
 # Pyodide packages the kernel and the chapters import; the lock adds their dependencies.
-PYODIDE_PACKAGES = ("numpy", "scipy", "matplotlib", "ipython", "micropip", "packaging",
-                    "sqlite3", "ssl", "pyodide-unix-timezones")
+PYODIDE_PACKAGES = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "ipython",
+    "micropip",
+    "packaging",
+    "sqlite3",
+    "ssl",
+    "pyodide-unix-timezones",
+)
 # Pure-Python wheels added to the lock from the build environment, with their dependencies in the
 # lock: gcnlib's optional extra "widgets" (ipywidgets, with matplotlib above) is what the explorers
 # need. Other third-party modules the chapters import are found by reading the chapters.
@@ -83,6 +99,7 @@ def cache_dir() -> Path:
 
 def package_files(lock: dict, names=PYODIDE_PACKAGES) -> dict[str, str]:
     """File name -> sha256 of ``names`` and everything they depend on, by the lock."""
+
     def key(name: str) -> str:  # the lock spells some names with "_" in "depends", "-" as keys
         return name.lower().replace("_", "-")
 
@@ -140,7 +157,8 @@ def find_runtime() -> Path:
         # offline, no npm, or the files are not to be had
         raise RuntimeUnavailable(
             f"no Pyodide {PYODIDE_VERSION} beside the project ({candidates[0]}), none cached in "
-            f"{cache_dir()}, and the download failed ({error})") from error
+            f"{cache_dir()}, and the download failed ({error})"
+        ) from error
 
 
 def download_runtime(target: Path) -> Path:
@@ -148,8 +166,12 @@ def download_runtime(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     if any(not (target / name).is_file() for name in CORE_FILES):
         with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run(["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"], cwd=tmp,
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["npm", "pack", f"pyodide@{PYODIDE_VERSION}", "--silent"],
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+            )
             tarball = Path(tmp) / NPM_TARBALL
             if sha256(tarball) != NPM_TARBALL_SHA256:
                 raise OSError(f"{NPM_TARBALL} does not have the pinned sha256")
@@ -209,15 +231,25 @@ def pure_wheels(notebooks: list[Path], lock: dict) -> dict[str, list[str]]:
     EXTRA_WHEELS, and every third-party module the chapters import that the served Pyodide packages
     do not provide (for example autograd), with what they depend on in turn.
     """
-    served = {canonical(package["name"]) for package in lock["packages"].values()
-              if package["file_name"] in package_files(lock)}
-    provided = {module for package in lock["packages"].values()
-                if canonical(package["name"]) in served for module in package["imports"]}
+    served = {
+        canonical(package["name"])
+        for package in lock["packages"].values()
+        if package["file_name"] in package_files(lock)
+    }
+    provided = {
+        module
+        for package in lock["packages"].values()
+        if canonical(package["name"]) in served
+        for module in package["imports"]
+    }
     distributions = metadata.packages_distributions()
     wanted = {name: list(depends) for name, depends in EXTRA_WHEELS.items()}
-    todo = [canonical(dist) for module in sorted(imported_modules(notebooks))
-            if module not in sys.stdlib_module_names and module not in provided
-            and module != "gcnlib" for dist in distributions.get(module, [module])]
+    todo = [
+        canonical(dist)
+        for module in sorted(imported_modules(notebooks))
+        if module not in sys.stdlib_module_names and module not in provided and module != "gcnlib"
+        for dist in distributions.get(module, [module])
+    ]
     while todo:
         name = todo.pop()
         if name in wanted or name in served:
@@ -250,8 +282,11 @@ def build_wheels(directory: Path, wanted: dict[str, list[str]]) -> dict[str, Pat
 
 
 def lock_entry(name: str, wheel: Path, depends: list[str]) -> dict:
-    modules = [module for module, dists in metadata.packages_distributions().items()
-               if name in map(canonical, dists) and module.isidentifier()]
+    modules = [
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if name in map(canonical, dists) and module.isidentifier()
+    ]
     return {
         "name": name,
         "version": wheel.name.split("-")[1],
@@ -298,7 +333,8 @@ def build(output: Path, notebooks: list[Path], runtime: Path) -> None:
         lite_dir.mkdir()
         config = json.loads((HERE / "jupyter-lite.json").read_text())
         kernel = config["jupyter-config-data"]["litePluginSettings"][
-            "@jupyterlite/pyodide-kernel-extension:kernel"]
+            "@jupyterlite/pyodide-kernel-extension:kernel"
+        ]
         kernel["loadPyodideOptions"]["packages"] = PRELOAD
         (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=2))
         shutil.copy2(HERE / "overrides.json", lite_dir / "overrides.json")
@@ -310,10 +346,28 @@ def build(output: Path, notebooks: list[Path], runtime: Path) -> None:
         for notebook in notebooks:
             relative = notebook.resolve().relative_to(ROOT)
             stage_notebook(notebook, contents / relative)
-        run([str(Path(sys.executable).with_name("jupyter-lite")), "build",
-             "--lite-dir", str(lite_dir), "--output-dir", str(site), "--contents", str(contents),
-             "--no-sourcemaps", "--apps", "lab", "--apps", "notebooks", "--apps", "tree",
-             "--apps", "repl"], cwd=work)
+        run(
+            [
+                str(Path(sys.executable).with_name("jupyter-lite")),
+                "build",
+                "--lite-dir",
+                str(lite_dir),
+                "--output-dir",
+                str(site),
+                "--contents",
+                str(contents),
+                "--no-sourcemaps",
+                "--apps",
+                "lab",
+                "--apps",
+                "notebooks",
+                "--apps",
+                "tree",
+                "--apps",
+                "repl",
+            ],
+            cwd=work,
+        )
         stage_runtime(runtime, notebooks, site / "static" / "pyodide", work / "wheels")
         if output.exists():
             shutil.rmtree(output)

@@ -17,8 +17,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 KERNEL_IDLE_JS = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -63,8 +70,11 @@ OUTPUTS_JS = """() => {
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm",
+        ".mjs": "text/javascript",
+    }
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -106,7 +116,7 @@ class Requests:
             self.local.append(url)
             route.continue_()
 
-    def attach(self, context: object) -> "Requests":
+    def attach(self, context: object) -> Requests:
         context.route("**/*", self.route)
         return self
 
@@ -116,8 +126,7 @@ def open_notebook(page: object, url: str, timeout_s: float = 300) -> dict[str, f
     start = time.perf_counter()
     page.goto(url)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_s * 1000)
-    page.wait_for_function("() => !!window.jupyterapp.shell.currentWidget",
-                           timeout=timeout_s * 1000)
+    page.wait_for_function("() => !!window.jupyterapp.shell.currentWidget", timeout=timeout_s * 1000)
     shown = time.perf_counter() - start
     page.wait_for_function(KERNEL_IDLE_JS, timeout=timeout_s * 1000, polling=100)
     return {"interface": shown, "kernel ready": time.perf_counter() - start, "start": start}
@@ -149,5 +158,8 @@ def outputs(page: object) -> list[dict]:
 
 def errors(page: object) -> list[str]:
     """The error outputs (tracebacks) of the notebook, as 'cell N: Name: value' lines."""
-    return [f"cell {o['cell']}: {o.get('ename')}: {o.get('evalue')}"
-            for o in outputs(page) if o.get("output_type") == "error"]
+    return [
+        f"cell {o['cell']}: {o.get('ename')}: {o.get('evalue')}"
+        for o in outputs(page)
+        if o.get("output_type") == "error"
+    ]

@@ -157,7 +157,9 @@ few = settings(max_examples=120, deadline=None, suppress_health_check=[HealthChe
 def test_every_gradient_matches_autograd(spec):
     p = make_problem(**spec)
     trace, grads = gcnlib_layer(p)
-    Z = plain_layer(np, p["P"], dense(p["H"]), p["W"], p["a1"], p["a2"], p["b"], p["combine"], p["M"], p["MA"])
+    Z = plain_layer(
+        np, p["P"], dense(p["H"]), p["W"], p["a1"], p["a2"], p["b"], p["combine"], p["M"], p["MA"]
+    )
     np.testing.assert_allclose(trace.Z, Z, rtol=1e-12, atol=1e-12)
     reference = reference_gradients(p)
     # ā_1 can be tiny next to the loss (a shift of a row of scores only acts through the
@@ -253,7 +255,9 @@ def test_gat_backward_matches_autograd_through_elu_and_dropout(sparse_A):
     layers = attention.gat_parameters(F, c, rng, heads=3, hidden=2, output_heads=2)
     for layer in layers:
         layer.b[:] = rng.standard_normal(layer.b.shape)
-    trace = attention.gat_forward(A, X, layers, dropout=0.3, attention_dropout=0.3, rng=np.random.default_rng(5))
+    trace = attention.gat_forward(
+        A, X, layers, dropout=0.3, attention_dropout=0.3, rng=np.random.default_rng(5)
+    )
     labels = rng.integers(0, c, m)
     train = np.array([0, 2, 3, 7])
     _, e = gcnlib.softmax_cross_entropy(trace.Z, labels, train)

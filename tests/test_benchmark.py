@@ -20,8 +20,13 @@ import bench_gcn  # noqa: E402
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gcn.py"), *args],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_gcn.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def test_help_names_every_case():
@@ -60,7 +65,7 @@ def test_torch_pass_computes_the_same_weight_gradients_as_gcnlib():
         c = small_case((6, 9, 2), sparse=sparse, wrt=("W",))
         grads = bench_gcn.torch_pass(c)()
         ours = gcnlib.backward(gcnlib.forward(c.A, c.H0, c.Ws, c.sigma), c.e_T, wrt=("W",)).W
-        for g_torch, g_ours in zip(grads, ours):
+        for g_torch, g_ours in zip(grads, ours, strict=True):
             assert isinstance(g_torch, torch.Tensor)
             np.testing.assert_allclose(g_torch.numpy(), g_ours, rtol=1e-10, atol=1e-12)
         assert sp.issparse(c.A) == sparse
@@ -69,4 +74,6 @@ def test_torch_pass_computes_the_same_weight_gradients_as_gcnlib():
 def test_cpu_clock_prints_the_same_table():
     result = run_script("--cases", "tiny", "--reps", "1", "--no-torch", "--clock", "cpu")
     assert result.returncode == 0, result.stderr
-    assert "CPU time" in result.stdout and any(line.startswith("karate m=34") for line in result.stdout.splitlines())
+    assert "CPU time" in result.stdout and any(
+        line.startswith("karate m=34") for line in result.stdout.splitlines()
+    )

@@ -23,13 +23,24 @@ def test_short_run_prints_progress_and_the_summary_line():
     assert match, result.stdout
     assert match.group(1) == "cora" and match.group(4) == "2"
     assert 30 < float(match.group(2)) <= 100
-    assert result.stderr.count("seed 0:") == 1 and result.stderr.count("seed 1:") == 1  # progress, one line per seed
+    assert (
+        result.stderr.count("seed 0:") == 1 and result.stderr.count("seed 1:") == 1
+    )  # progress, one line per seed
 
 
 def test_help_explains_every_option():
     result = run("kipf-welling", "--help")
     assert result.returncode == 0
-    for option in ("--dataset", "--seeds", "--epochs", "--lr", "--hidden", "--dropout", "--weight-decay", "--early-stopping"):
+    for option in (
+        "--dataset",
+        "--seeds",
+        "--epochs",
+        "--lr",
+        "--hidden",
+        "--dropout",
+        "--weight-decay",
+        "--early-stopping",
+    ):
         assert option in result.stdout
     assert "final epoch" in result.stdout
 
@@ -40,7 +51,9 @@ def test_unknown_dataset_is_a_clear_error():
     assert "pubmed" in result.stderr and "cora" in result.stderr and "citeseer" in result.stderr
 
 
-@pytest.mark.parametrize("option, value", [("--seeds", "0"), ("--dropout", "1"), ("--lr", "-1"), ("--epochs", "x")])
+@pytest.mark.parametrize(
+    "option, value", [("--seeds", "0"), ("--dropout", "1"), ("--lr", "-1"), ("--epochs", "x")]
+)
 def test_bad_values_are_refused(option, value, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["kipf-welling", option, value])
@@ -54,7 +67,22 @@ def test_no_command_prints_help(capsys):
 
 
 def test_one_seed_in_process(capsys):
-    assert main(["kipf-welling", "--dataset", "citeseer", "--seeds", "1", "--epochs", "5", "--early-stopping", "2"]) == 0
+    assert (
+        main(
+            [
+                "kipf-welling",
+                "--dataset",
+                "citeseer",
+                "--seeds",
+                "1",
+                "--epochs",
+                "5",
+                "--early-stopping",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.strip()
     assert SUMMARY.match(out) and out.endswith("over 1 seed")
 
@@ -66,11 +94,14 @@ def test_seed_runs_one_chosen_seed_and_is_not_an_abbreviation_of_seeds(capsys):
     assert "seed 3:" in captured.err and "seed 0:" not in captured.err
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["kipf-welling", "--see", "3"], "unrecognized arguments: --see 3"),
-    (["kipf-welling", "--seed", "3", "--seeds", "2"], "not allowed with argument --seed"),
-    (["kipf-welling", "--seed", "-1"], "--seed"),
-])
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["kipf-welling", "--see", "3"], "unrecognized arguments: --see 3"),
+        (["kipf-welling", "--seed", "3", "--seeds", "2"], "not allowed with argument --seed"),
+        (["kipf-welling", "--seed", "-1"], "--seed"),
+    ],
+)
 def test_no_prefix_guessing_and_no_contradictions(argv, fragment, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -55,7 +55,12 @@ def test_features_are_binary_and_not_normalised(data):
 
 def test_split_is_disjoint_and_labelled(data):
     train, val, test = data.idx_train, data.idx_val, data.idx_test
-    assert len(np.intersect1d(train, val)) == len(np.intersect1d(train, test)) == len(np.intersect1d(val, test)) == 0
+    assert (
+        len(np.intersect1d(train, val))
+        == len(np.intersect1d(train, test))
+        == len(np.intersect1d(val, test))
+        == 0
+    )
     for idx in (train, val, test):
         assert np.all((data.labels[idx] >= 0) & (data.labels[idx] < data.num_classes))
     # 20 labelled nodes per class for training

@@ -17,7 +17,9 @@ MODULES = [m.name for m in pkgutil.iter_modules(gcnlib.__path__) if m.name != "_
 def docstrings(module):
     yield module.__name__, module.__doc__ or ""
     for name, obj in vars(module).items():
-        if getattr(obj, "__module__", None) == module.__name__ and (inspect.isfunction(obj) or inspect.isclass(obj)):
+        if getattr(obj, "__module__", None) == module.__name__ and (
+            inspect.isfunction(obj) or inspect.isclass(obj)
+        ):
             yield f"{module.__name__}.{name}", obj.__doc__ or ""
             for member_name, member in vars(obj).items() if inspect.isclass(obj) else ():
                 if inspect.isfunction(member) or isinstance(member, property):

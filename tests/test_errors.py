@@ -159,7 +159,9 @@ def test_one_nan_in_a_large_array_is_found():
 
 
 def test_unknown_activation_lists_the_valid_names():
-    with raises(ValueError, "sigma", "'swish'", "identity", "leaky_relu", "relu", "sigmoid", "softplus", "tanh"):
+    with raises(
+        ValueError, "sigma", "'swish'", "identity", "leaky_relu", "relu", "sigmoid", "softplus", "tanh"
+    ):
         gcnlib.forward(A, H0, Ws, sigma="swish")
 
 
@@ -287,8 +289,19 @@ def test_train_with_no_training_node(club, empty):
 def test_train_accepts_boolean_masks_as_the_losses_do(club):
     labels, A_hat, X = club
     as_mask = lambda idx: np.isin(np.arange(34), idx)  # noqa: E731
-    runs = [gcnlib.train(A_hat, X, labels, split([0, 33]), split(np.arange(2, 20)), split(np.arange(20, 30)),
-                         epochs=3, seed=1) for split in (np.asarray, as_mask)]
+    runs = [
+        gcnlib.train(
+            A_hat,
+            X,
+            labels,
+            split([0, 33]),
+            split(np.arange(2, 20)),
+            split(np.arange(20, 30)),
+            epochs=3,
+            seed=1,
+        )
+        for split in (np.asarray, as_mask)
+    ]
     np.testing.assert_array_equal(runs[0].loss, runs[1].loss)
     np.testing.assert_array_equal(runs[0].test_accuracy, runs[1].test_accuracy)
     with raises(ValueError, "idx_val", "boolean mask", "(34,)", "(33,)"):
@@ -303,13 +316,15 @@ def test_integer_seeds_wherever_a_generator_is_taken():
     X = sp.csr_matrix(np.arange(12.0).reshape(3, 4))
     same(gcnlib.sparse_dropout(X, 0.5, 3).toarray(), gcnlib.sparse_dropout(X, 0.5, gen(3)).toarray())
     f = lambda Y: float(np.sum(Y**2))  # noqa: E731
-    assert gcnlib.directional_check(f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=5) == \
-        gcnlib.directional_check(f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=gen(5))
+    assert gcnlib.directional_check(
+        f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=5
+    ) == gcnlib.directional_check(f, np.ones((2, 2)), 2 * np.ones((2, 2)), rng=gen(5))
     assert (gcnlib.random_graph(10, 3, rng=4) != gcnlib.random_graph(10, 3, rng=gen(4))).nnz == 0
 
 
-@pytest.mark.parametrize("bad, kind, fragment", [("0", TypeError, "str"), (1.5, TypeError, "float"),
-                                                  (-1, ValueError, "≥ 0")])
+@pytest.mark.parametrize(
+    "bad, kind, fragment", [("0", TypeError, "str"), (1.5, TypeError, "float"), (-1, ValueError, "≥ 0")]
+)
 def test_a_bad_seed_names_the_argument(bad, kind, fragment):
     with raises(kind, "rng", fragment):
         gcnlib.glorot_uniform((3, 3), bad)

@@ -43,7 +43,7 @@ def test_recursion_default_state_agrees_with_finite_differences(recursion):
     assert bytes(recursion.image.value).startswith(PNG_MAGIC)
     assert len(recursion.last_errors) == recursion.depth.value == 3
     assert max(recursion.last_errors) < 1e-6
-    for e, e_fd in zip(recursion.check.e, recursion.check.e_fd):
+    for e, e_fd in zip(recursion.check.e, recursion.check.e_fd, strict=True):
         assert e.shape == e_fd.shape
 
 
@@ -55,9 +55,7 @@ def test_recursion_responds_to_each_widget(recursion, name, value):
     before_png, before_e1 = recursion.image.value, recursion.check.e[0]
     getattr(recursion, name).value = value
     assert recursion.image.value != before_png
-    assert recursion.check.e[0].shape != before_e1.shape or not np.allclose(
-        recursion.check.e[0], before_e1
-    )
+    assert recursion.check.e[0].shape != before_e1.shape or not np.allclose(recursion.check.e[0], before_e1)
     assert len(recursion.last_errors) == recursion.depth.value
     assert max(recursion.last_errors) < 1e-5
     assert recursion.check.activation == recursion.activation.value
@@ -71,7 +69,7 @@ def test_recursion_options_are_gcnlib_activations(recursion):
 def test_recursion_check_matches_explorer():
     check = recursion_check("tanh", depth=2, width=3, seed=1)
     explorer = RecursionExplorer(activation="tanh", depth=2, width=3, seed=1)
-    for a, b in zip(check.e, explorer.check.e):
+    for a, b in zip(check.e, explorer.check.e, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -114,7 +112,7 @@ def test_recursion_check_without_finite_differences():
     fast = recursion_check("sigmoid", depth=4, width=3, seed=2, finite_differences=False)
     full = recursion_check("sigmoid", depth=4, width=3, seed=2)
     assert fast.e_fd == [] and fast.errors == []
-    for a, b in zip(fast.e, full.e):
+    for a, b in zip(fast.e, full.e, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

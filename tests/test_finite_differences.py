@@ -131,8 +131,9 @@ SMOOTH = ["identity", "sigmoid", "tanh", "softplus", "gelu"]  # (elu's curvature
     with_biases=st.booleans(),
     with_masks=st.booleans(),
 )
-def test_check_gradients_passes_every_gradient_of_a_right_network(seed, m, widths, names, sparse_A, float32,
-                                                                  with_biases, with_masks):
+def test_check_gradients_passes_every_gradient_of_a_right_network(
+    seed, m, widths, names, sparse_A, float32, with_biases, with_masks
+):
     rng = np.random.default_rng(seed)
     T = len(widths) - 1
     # entries of size 0.2 to 1 (or 0): a gradient far smaller than the loss drowns in the round-off of
@@ -140,14 +141,21 @@ def test_check_gradients_passes_every_gradient_of_a_right_network(seed, m, width
     A = rng.uniform(0.2, 1, size=(m, m)) * rng.choice([-1, 1], size=(m, m)) * (rng.random((m, m)) < 0.6)
     A = sp.csr_matrix(A) if sparse_A else A
     H0 = rng.normal(size=(m, widths[0]))
-    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths, widths[1:])]
+    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths[:-1], widths[1:], strict=True)]
     if float32:  # check_gradients works in float64 whatever it is given
         A, H0, Ws = A.astype(np.float32), H0.astype(np.float32), [W.astype(np.float32) for W in Ws]
     biases = [rng.normal(size=n) / 2 for n in widths[1:]] if with_biases else None
     masks = [2.0 * (rng.random((m, o)) < 0.7) for o in widths[:-1]] if with_masks else None
     Y = rng.normal(size=(m, widths[-1]))  # (a squared error: a saturated softmax would leave the
-    errors = gcnlib.check_gradients(A, H0, Ws, sigma=names[:T], biases=biases, masks=masks,  # estimate
-                                    loss=lambda Z: gcnlib.squared_error(Z, Y))  # mostly round-off)
+    errors = gcnlib.check_gradients(
+        A,
+        H0,
+        Ws,
+        sigma=names[:T],
+        biases=biases,
+        masks=masks,  # estimate
+        loss=lambda Z: gcnlib.squared_error(Z, Y),
+    )  # mostly round-off)
     expected = [f"W^{t}" for t in range(1, T + 1)] + [f"b^{t}" for t in range(1, T + 1) if with_biases]
     assert list(errors) == expected + ["A", "H0"]
     assert max(errors.values()) < 1e-5, errors
@@ -178,7 +186,9 @@ def test_check_gradients_along_random_directions_on_a_larger_graph():
 
 
 def test_check_gradients_refuses_a_loss_that_does_not_return_the_pair():
-    with pytest.raises(TypeError, match=r"loss must return the pair \(L, e_T\).*softmax_cross_entropy.*float"):
+    with pytest.raises(
+        TypeError, match=r"loss must return the pair \(L, e_T\).*softmax_cross_entropy.*float"
+    ):
         gcnlib.check_gradients(np.eye(2), np.ones((2, 1)), [np.ones((1, 1))], loss=lambda Z: float(Z.sum()))
     with pytest.raises(TypeError, match="loss: expected a function"):
         gcnlib.check_gradients(np.eye(2), np.ones((2, 1)), [np.ones((1, 1))], loss="cross-entropy")
@@ -189,7 +199,9 @@ def test_the_names_a_pytorch_user_tries():
     import subprocess
     import sys
 
-    tried = subprocess.run([sys.executable, "-c", "import gcnlib; gcnlib.gradcheck"], capture_output=True, text=True)
+    tried = subprocess.run(
+        [sys.executable, "-c", "import gcnlib; gcnlib.gradcheck"], capture_output=True, text=True
+    )
     assert "AttributeError" in tried.stderr and "gcnlib.check_gradients(A, H0, weights" in tried.stderr
     import gcnlib.gradcheck as old  # the module's former name still imports
 

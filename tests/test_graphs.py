@@ -49,21 +49,30 @@ def test_self_loops_are_added_only_where_missing_by_default(as_sparse):
     for given in (A, A_with_loops):  # normalize_adjacency(A + I) no longer doubles the loops
         np.testing.assert_allclose(dense(normalize_adjacency(convert(given))), expected, rtol=1e-14)
     A_tilde = A_some_loops + np.diag((np.diagonal(A_some_loops) == 0).astype(float))
-    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_some_loops))),
-                               by_definition(A_tilde - np.eye(34)), rtol=1e-14)
+    np.testing.assert_allclose(
+        dense(normalize_adjacency(convert(A_some_loops))), by_definition(A_tilde - np.eye(34)), rtol=1e-14
+    )
     # "add" is Kipf & Welling's A + I whatever the diagonal holds, "none" adds nothing
-    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_with_loops), self_loops="add")),
-                               by_definition(A_with_loops), rtol=1e-14)
-    np.testing.assert_allclose(dense(normalize_adjacency(convert(A_with_loops), self_loops="none")),
-                               expected, rtol=1e-14)
+    np.testing.assert_allclose(
+        dense(normalize_adjacency(convert(A_with_loops), self_loops="add")),
+        by_definition(A_with_loops),
+        rtol=1e-14,
+    )
+    np.testing.assert_allclose(
+        dense(normalize_adjacency(convert(A_with_loops), self_loops="none")), expected, rtol=1e-14
+    )
 
 
 def test_self_loops_choice_and_its_errors():
-    with pytest.raises(ValueError, match=r"self_loops: expected one of \['missing', 'add', 'none'\], got 'yes'"):
+    with pytest.raises(
+        ValueError, match=r"self_loops: expected one of \['missing', 'add', 'none'\], got 'yes'"
+    ):
         normalize_adjacency(np.eye(2), self_loops="yes")
     A = np.zeros((3, 3))
     A[0, 1] = A[1, 0] = 1  # node 2 is isolated: without loops its degree is 0
-    with pytest.raises(ValueError, match=r"self_loops='none'.*row 2.*degree 0.*isolated node\? use self_loops='missing'"):
+    with pytest.raises(
+        ValueError, match=r"self_loops='none'.*row 2.*degree 0.*isolated node\? use self_loops='missing'"
+    ):
         normalize_adjacency(A, self_loops="none")
 
 
@@ -212,7 +221,9 @@ def test_a_batch_is_block_diagonal_and_normalises_graph_by_graph():
     graphs, _ = small_graphs()
     batch = gcnlib.batch_graphs(graphs)
     assert sp.issparse(batch.A) and batch.A.format == "csr" and batch.offsets.tolist() == [0, 10, 17, 31]
-    np.testing.assert_array_equal(batch.A.toarray(), sp.block_diag([sp.csr_matrix(A) for A in graphs]).toarray())
+    np.testing.assert_array_equal(
+        batch.A.toarray(), sp.block_diag([sp.csr_matrix(A) for A in graphs]).toarray()
+    )
     per_graph = sp.block_diag([normalize_adjacency(A) for A in graphs]).toarray()
     np.testing.assert_allclose(normalize_adjacency(batch.A).toarray(), per_graph, rtol=1e-14)
     assert batch.graph_of_node.tolist() == [0] * 10 + [1] * 7 + [2] * 14
@@ -229,7 +240,9 @@ def test_a_batch_computes_every_graphs_own_forward_and_backward():
     targets = [rng.normal(size=(A.shape[0], 2)) for A in graphs]
     Ws, b = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))], [rng.normal(size=4), None]
 
-    trace = gcnlib.forward(normalize_adjacency(batch.A), np.vstack(features), Ws, ["relu", "identity"], biases=b)
+    trace = gcnlib.forward(
+        normalize_adjacency(batch.A), np.vstack(features), Ws, ["relu", "identity"], biases=b
+    )
     L, e_T = gcnlib.squared_error(trace.Z[-1], np.vstack(targets))  # a sum over nodes: the graphs' sum
     g = gcnlib.backward(trace, e_T)
     each = []
@@ -240,7 +253,9 @@ def test_a_batch_computes_every_graphs_own_forward_and_backward():
     for t in range(2):
         np.testing.assert_allclose(g.W[t], sum(x.W[t] for x in each), rtol=1e-12)
     np.testing.assert_allclose(g.b[0], sum(x.b[0] for x in each), rtol=1e-12)
-    np.testing.assert_allclose(g.A.toarray(), sp.block_diag([x.A for x in each]).toarray(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        g.A.toarray(), sp.block_diag([x.A for x in each]).toarray(), rtol=1e-12, atol=1e-14
+    )
     for H0_g, x in zip(batch.split(g.H0), each, strict=True):
         np.testing.assert_allclose(H0_g, x.H0, rtol=1e-12, atol=1e-14)
 

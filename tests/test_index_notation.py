@@ -27,7 +27,7 @@ def small_network(rng, m=6, widths=(3, 4, 2), dtype=np.float64):
     """
     A = rng.uniform(0, 1, size=(m, m)) * (rng.random((m, m)) < 0.5)
     H0 = rng.standard_normal((m, widths[0]))
-    weights = [rng.standard_normal((o, n)) for o, n in zip(widths[:-1], widths[1:])]
+    weights = [rng.standard_normal((o, n)) for o, n in zip(widths[:-1], widths[1:], strict=True)]
     return A.astype(dtype), H0.astype(dtype), [W.astype(dtype) for W in weights]
 
 
@@ -111,23 +111,29 @@ def test_backward_index_equals_backward(name, widths):
     by_index = backward_index(trace, e_T)
     by_matrix = backward(trace, e_T).e
     assert len(by_index) == len(widths) - 1
-    for t, (a, b) in enumerate(zip(by_index, by_matrix), start=1):
+    for t, (a, b) in enumerate(zip(by_index, by_matrix, strict=True), start=1):
         assert a.shape == b.shape, f"e^{t}"
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"e^{t}")
 
 
 def autograd_e(trace, e_T):
     """e^t = ∂L/∂Z^t for L = e_T : Z^T, by HIPS autograd on a plain re-run of the layers after t."""
-    sigma = {"identity": lambda Z: Z, "sigmoid": lambda Z: 1 / (1 + anp.exp(-Z)), "tanh": anp.tanh,
-             "relu": lambda Z: anp.maximum(Z, 0.0), "leaky_relu": lambda Z: anp.where(Z > 0, Z, 0.01 * Z),
-             "softplus": lambda Z: anp.log(1 + anp.exp(Z))}[trace.activation.name]
+    sigma = {
+        "identity": lambda Z: Z,
+        "sigmoid": lambda Z: 1 / (1 + anp.exp(-Z)),
+        "tanh": anp.tanh,
+        "relu": lambda Z: anp.maximum(Z, 0.0),
+        "leaky_relu": lambda Z: anp.where(Z > 0, Z, 0.01 * Z),
+        "softplus": lambda Z: anp.log(1 + anp.exp(Z)),
+    }[trace.activation.name]
     A, weights = trace.A, trace.weights
 
     def loss_from_layer(i):
         def loss(Z):
-            for W in weights[i + 1:]:
+            for W in weights[i + 1 :]:
                 Z = anp.dot(anp.dot(A, sigma(Z)), W)
             return anp.sum(e_T * Z)
+
         return loss
 
     return [autograd.grad(loss_from_layer(i))(Z) for i, Z in enumerate(trace.Z)]
@@ -139,7 +145,7 @@ def test_backward_index_matches_autograd(name):
     A, H0, weights = small_network(rng, m=6, widths=(3, 4, 3, 2))
     trace = forward(A, H0, weights, sigma=name)
     e_T = rng.standard_normal(trace.Z[-1].shape)
-    for t, (a, b) in enumerate(zip(backward_index(trace, e_T), autograd_e(trace, e_T)), start=1):
+    for t, (a, b) in enumerate(zip(backward_index(trace, e_T), autograd_e(trace, e_T), strict=True), start=1):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13, err_msg=f"e^{t}")
 
 
@@ -160,9 +166,7 @@ def test_two_contractions_equal_the_double_sum_written_at_once():
     A, H0, weights = small_network(rng, m=4, widths=(2, 3, 2))
     trace = forward(A, H0, weights, sigma="softplus")
     e_T = rng.standard_normal(trace.Z[-1].shape)
-    e_1 = np.einsum(
-        "ij,ijkl,klpq->pq", e_T, dZ_dH(A, weights[1]), dH_dZ(trace.Z[0], "softplus", trace.H[1])
-    )
+    e_1 = np.einsum("ij,ijkl,klpq->pq", e_T, dZ_dH(A, weights[1]), dH_dZ(trace.Z[0], "softplus", trace.H[1]))
     np.testing.assert_allclose(backward_index(trace, e_T)[0], e_1, rtol=1e-13)
 
 
@@ -173,7 +177,7 @@ def test_backward_index_keeps_float32():
     e_T = rng.standard_normal(trace.Z[-1].shape).astype(np.float32)
     by_index = backward_index(trace, e_T)
     assert all(e.dtype == np.float32 for e in by_index)
-    for a, b in zip(by_index, backward(trace, e_T).e):
+    for a, b in zip(by_index, backward(trace, e_T).e, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 

@@ -78,9 +78,15 @@ def toc_notebooks() -> list[Path]:
 def widget_cells(notebook: Path) -> list[int]:
     """Indices of the code cells whose stored output is a widget."""
     cells = json.loads(notebook.read_text())["cells"]
-    return [i for i, cell in enumerate(cells) if cell["cell_type"] == "code" and any(
-        "application/vnd.jupyter.widget-view+json" in output.get("data", {})
-        for output in cell.get("outputs", []))]
+    return [
+        i
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code"
+        and any(
+            "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+            for output in cell.get("outputs", [])
+        )
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -189,15 +195,15 @@ def test_the_runtime_is_the_official_one(lite_site: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_a_missing_runtime_directory_is_reported(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_a_missing_runtime_directory_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("GCNLIB_PYODIDE_DIR", str(tmp_path / "missing"))
     with pytest.raises(build_lite.RuntimeUnavailable, match="missing is not a directory"):
         build_lite.find_runtime()
 
 
-def test_the_download_checks_every_file_against_the_lock(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_download_checks_every_file_against_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Package files come from a release URL and must match the lock; a changed file is refused."""
     source = build_lite.ROOT.parent / "shared" / f"pyodide-{build_lite.PYODIDE_VERSION}"
     if not source.is_dir():
@@ -250,15 +256,17 @@ def test_chapter_8_runs_and_its_explorers_respond(page: object, server: str) -> 
         explorer = explorers.nth(index)
         image = explorer.locator("img").first
         image.wait_for()
-        page.wait_for_function("img => img.src.startsWith('blob:') || img.src.startsWith('data:')",
-                               arg=image.element_handle())
+        page.wait_for_function(
+            "img => img.src.startsWith('blob:') || img.src.startsWith('data:')", arg=image.element_handle()
+        )
         before = image.get_attribute("src")
         readout = explorer.locator(".widget-slider", has_text=slider)
         value = readout.locator(".widget-readout").inner_text()
         drag_slider(page, readout)
         assert readout.locator(".widget-readout").inner_text() != value, f"{slider} did not move"
-        page.wait_for_function("([img, before]) => img.src !== before",
-                               arg=[image.element_handle(), before], timeout=120_000)
+        page.wait_for_function(
+            "([img, before]) => img.src !== before", arg=[image.element_handle(), before], timeout=120_000
+        )
 
 
 def drag_slider(page: object, slider: object) -> None:
@@ -307,10 +315,18 @@ def test_jupyterlab_renders_myst(context: object, tmp_path: Path) -> None:
     port = _free_port()
     jupyter = Path(sys.executable).with_name("jupyter")
     server = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
-         f"--ServerApp.root_dir={ROOT / 'chapters'}"],
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "lab.log").open("w"),
+        [
+            str(jupyter),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            f"--ServerApp.root_dir={ROOT / 'chapters'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "lab.log").open("w"),
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path)},
     )
     page = context.new_page()
@@ -336,8 +352,9 @@ def test_jupyterlab_renders_myst(context: object, tmp_path: Path) -> None:
             cell = cells.nth(index)
             if "{eq}" in cell.inner_text():  # the visible text: the hidden source does not count
                 cell.scroll_into_view_if_needed()
-                page.wait_for_function("cell => !cell.innerText.includes('{eq}')",
-                                       arg=cell.element_handle(), timeout=30_000)
+                page.wait_for_function(
+                    "cell => !cell.innerText.includes('{eq}')", arg=cell.element_handle(), timeout=30_000
+                )
     finally:
         page.close()
         server.terminate()

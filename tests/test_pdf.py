@@ -43,8 +43,9 @@ def log() -> str:
 def text(log: str) -> str:
     if shutil.which("pdftotext") is None:
         _unavailable("pdftotext is not installed (Debian: poppler-utils)")
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(PDF), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(PDF), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_typeset_by_xelatex_with_every_character(log: str) -> None:

@@ -34,8 +34,19 @@ def tiny_notebook(path: Path, source: str, stored_output: str | None) -> None:
 
 
 def run_nbval(notebook: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-               "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE), str(notebook)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(SANITIZE),
+        str(notebook),
+    ]
     return subprocess.run(command, capture_output=True, text=True, cwd=notebook.parent, timeout=120)
 
 
@@ -60,8 +71,10 @@ def test_sanitizer_only_forgives_round_off(tmp_path: Path) -> None:
     assert run_nbval(tiny).returncode != 0, "numbers of ordinary size must be compared"
 
 
-@pytest.mark.skipif(shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None,
-                    reason="jupyter-book is not installed next to this Python")
+@pytest.mark.skipif(
+    shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None,
+    reason="jupyter-book is not installed next to this Python",
+)
 def test_a_raising_cell_fails_the_build(tmp_path: Path) -> None:
     jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
     book = tmp_path / "book"
@@ -127,15 +140,18 @@ def build_tiny_book(tmp_path: Path, page: str) -> tuple[subprocess.CompletedProc
     return subprocess.run(build, capture_output=True, text=True, timeout=300), book
 
 
-@pytest.mark.skipif(shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None
-                    or not (ROOT / "node_modules" / "mathjax-full").is_dir(),
-                    reason="jupyter-book or the Node packages (npm ci) are not installed")
+@pytest.mark.skipif(
+    shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None
+    or not (ROOT / "node_modules" / "mathjax-full").is_dir(),
+    reason="jupyter-book or the Node packages (npm ci) are not installed",
+)
 def test_every_kind_of_formula_is_typeset_at_build_time(tmp_path: Path) -> None:
     result, book = build_tiny_book(tmp_path, MATH_PAGE)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (book / "_build" / "html" / "page.html").read_text()
-    formulas = re.findall(r'<(span|div) class="[^"]*\bmath notranslate nohighlight[^"]*"[^>]*>(.*?)</\1>',
-                          html, re.DOTALL)
+    formulas = re.findall(
+        r'<(span|div) class="[^"]*\bmath notranslate nohighlight[^"]*"[^>]*>(.*?)</\1>', html, re.DOTALL
+    )
     assert len(formulas) == 6, [f[1][:60] for f in formulas]
     for _, inner in formulas:
         assert "<mjx-container" in inner and "\\(" not in inner and "\\[" not in inner
@@ -148,9 +164,11 @@ def test_every_kind_of_formula_is_typeset_at_build_time(tmp_path: Path) -> None:
     assert (css.parent / "fonts" / "MathJax_Main-Regular.woff").exists()
 
 
-@pytest.mark.skipif(shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None
-                    or not (ROOT / "node_modules" / "mathjax-full").is_dir(),
-                    reason="jupyter-book or the Node packages (npm ci) are not installed")
+@pytest.mark.skipif(
+    shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None
+    or not (ROOT / "node_modules" / "mathjax-full").is_dir(),
+    reason="jupyter-book or the Node packages (npm ci) are not installed",
+)
 def test_a_tex_error_fails_the_build(tmp_path: Path) -> None:
     result, _ = build_tiny_book(tmp_path, "# Broken\n\nAn unknown macro: $\\notamacro{x}$.\n")
     assert result.returncode != 0, "a TeX error must fail the strict build"

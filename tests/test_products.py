@@ -56,9 +56,7 @@ def test_hadamard_moves_across_the_colon(m, n, seed):
     # (A ⊙ B):C = A:(B ⊙ C)
     rng = np.random.default_rng(seed)
     A, B, C = random(rng, m, n), random(rng, m, n), random(rng, m, n)
-    assert np.isclose(
-        frobenius(hadamard(A, B), C), frobenius(A, hadamard(B, C)), rtol=1e-10, atol=1e-12
-    )
+    assert np.isclose(frobenius(hadamard(A, B), C), frobenius(A, hadamard(B, C)), rtol=1e-10, atol=1e-12)
 
 
 @settings(max_examples=50, deadline=None)

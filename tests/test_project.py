@@ -8,10 +8,10 @@ command in one place, the others fail here instead of drifting apart.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 import yaml
 
 import gcnlib
@@ -49,8 +49,11 @@ def test_ci_script_runs_the_readme_test_command() -> None:
 
 def test_ci_installs_what_the_pdf_needs() -> None:
     """.ci/run and the workflow install the same TeX packages, and they include XeLaTeX."""
-    packages = [line.strip() for line in (ROOT / ".ci" / "apt-packages.txt").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
+    packages = [
+        line.strip()
+        for line in (ROOT / ".ci" / "apt-packages.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert {"texlive-xetex", "latexmk", "poppler-utils"} <= set(packages)
     assert ".ci/apt-packages.txt" in (ROOT / ".ci" / "run").read_text()
     for job, lines in workflow_run_lines().items():
@@ -61,9 +64,11 @@ def test_build_environment_is_pinned() -> None:
     """make setup installs under constraints.txt, which pins every package requirements.txt names."""
     makefile = (ROOT / "Makefile").read_text()
     assert "-c constraints.txt -r requirements.txt" in makefile
-    pinned = {line.split("==")[0].lower().replace("_", "-")
-              for line in (ROOT / "constraints.txt").read_text().splitlines()
-              if "==" in line and not line.startswith("#")}
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         name = re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
         if name and not line.startswith("#"):
@@ -80,8 +85,11 @@ def test_workflow_tests_every_push_and_publishes_the_book() -> None:
     steps = [step.get("uses", "") for step in workflow["jobs"]["publish"]["steps"]]
     assert any(s.startswith("actions/upload-pages-artifact") for s in steps)
     assert any(s.startswith("actions/deploy-pages") for s in steps)
-    upload = next(s for s in workflow["jobs"]["publish"]["steps"]
-                  if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    upload = next(
+        s
+        for s in workflow["jobs"]["publish"]["steps"]
+        if s.get("uses", "").startswith("actions/upload-pages-artifact")
+    )
     assert upload["with"]["path"] == "_build/html"
 
 

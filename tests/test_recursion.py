@@ -75,7 +75,7 @@ def make_problem(seed, m, widths, name, sparse_A=False, sparse_H0=False, with_ma
     H0 = rng.normal(size=(m, widths[0]))
     if sparse_H0:
         H0 = sp.csr_matrix(H0 * (rng.random(H0.shape) < 0.6))
-    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths, widths[1:])]
+    Ws = [rng.normal(size=(o, n)) / np.sqrt(o) for o, n in zip(widths[:-1], widths[1:], strict=True)]
     masks = None
     if with_masks:
         masks = [2.0 * (rng.random((m, o)) < 0.7) for o in widths[:-1]]
@@ -110,8 +110,11 @@ def away_from_kinks(trace, margin=1e-3):
     Smooth activations have no kink: their examples are all kept, exact zeros included
     (those come from sparse rows and dropped inputs, where sparse bugs would hide).
     """
-    return all(np.min(np.abs(Z), initial=np.inf) > margin
-               for Z, a in zip(trace.Z, trace.activations) if a.name in KINKED)
+    return all(
+        np.min(np.abs(Z), initial=np.inf) > margin
+        for Z, a in zip(trace.Z, trace.activations, strict=True)
+        if a.name in KINKED
+    )
 
 
 def dense(X):
@@ -141,7 +144,11 @@ def autograd_gradients(A, H0, Ws, masks, Y, sigma, biases=None):
     m = A_d.shape[0]
     names = layer_names(sigma, len(Ws))
     zeros = [np.zeros((m, W.shape[1])) for W in Ws]
-    bs = None if biases is None else [np.zeros(W.shape[1]) if b is None else b for W, b in zip(Ws, biases)]
+    bs = (
+        None
+        if biases is None
+        else [np.zeros(W.shape[1]) if b is None else b for W, b in zip(Ws, biases, strict=True)]
+    )
     L = lambda A_, H0_, Ws_, D_, b_: plain_loss(anp, names, A_, H0_, Ws_, masks, Y, D_, b_)  # noqa: E731
     args = (A_d, H0_d, list(Ws), zeros, bs)
     dA, dH0, dW, e = (grad(L, k)(*args) for k in range(4))
@@ -216,7 +223,7 @@ def test_every_gradient_matches_finite_differences(p):
     close(g.H0, numerical_gradient(lambda X: loss(H0=X), dense(H0)), rtol, atol)
     zeros = [np.zeros_like(Z) for Z in trace.Z]
     for t in range(len(Ws)):
-        replace = lambda items, X: items[:t] + [X] + items[t + 1:]  # noqa: E731
+        replace = lambda items, X: items[:t] + [X] + items[t + 1 :]  # noqa: E731
         close(g.W[t], numerical_gradient(lambda X: loss(Ws=replace(Ws, X)), Ws[t]), rtol, atol)
         close(g.e[t], numerical_gradient(lambda X: loss(D=replace(zeros, X)), zeros[t]), rtol, atol)
         if biases is not None and biases[t] is not None:
@@ -240,8 +247,9 @@ def test_float32_stays_float32_and_matches_float64(p):
     up = lambda X: None if X is None else X.astype(np.float64)  # noqa: E731
     masks64 = None if masks is None else [up(f32(M)) for M in masks]
     biases64 = None if biases is None else [up(f32(b)) for b in biases]
-    e, dW, dA, dH0, db = autograd_gradients(up(f32(A)), up(f32(H0)), [up(f32(W)) for W in Ws],
-                                            masks64, up(f32(Y)), sigma, biases64)
+    e, dW, dA, dH0, db = autograd_gradients(
+        up(f32(A)), up(f32(H0)), [up(f32(W)) for W in Ws], masks64, up(f32(Y)), sigma, biases64
+    )
     rtol, atol = 2e-4, 1e-5
     for t in range(len(Ws)):
         close(g.e[t], e[t], rtol, atol)
@@ -292,7 +300,7 @@ def test_wrt_computes_only_what_is_asked_and_the_same_numbers():
         assert (part.A is None) == ("A" not in wanted)
         assert (part.H0 is None) == ("H0" not in wanted)
         if part.W is not None:
-            for a, b in zip(part.W, full.W):
+            for a, b in zip(part.W, full.W, strict=True):
                 np.testing.assert_array_equal(a, b)
         if part.A is not None:
             np.testing.assert_array_equal(part.A.toarray(), full.A.toarray())
@@ -328,10 +336,13 @@ def test_sparse_array_class_and_format_are_accepted():
 
 
 def test_float32_sparse_stays_float32_sparse():
-    A, H0, Ws, masks, Y = make_problem(5, 6, [4, 3, 2], "tanh", sparse_A=True, sparse_H0=True, with_masks=True)
+    A, H0, Ws, masks, Y = make_problem(
+        5, 6, [4, 3, 2], "tanh", sparse_A=True, sparse_H0=True, with_masks=True
+    )
     f32 = lambda X: X.astype(np.float32)  # noqa: E731
-    trace = gcnlib.forward(f32(A), f32(H0), [f32(W) for W in Ws], "tanh",
-                           masks=[None if M is None else f32(M) for M in masks])
+    trace = gcnlib.forward(
+        f32(A), f32(H0), [f32(W) for W in Ws], "tanh", masks=[None if M is None else f32(M) for M in masks]
+    )
     g = gcnlib.backward(trace, f32(Y))
     assert sp.issparse(g.A) and g.A.dtype == np.float32
     assert isinstance(g.H0, np.ndarray) and g.H0.dtype == np.float32
@@ -368,7 +379,7 @@ def test_inputs_are_not_modified():
     gcnlib.backward(trace, e_T)
     np.testing.assert_array_equal(A, copies[0])
     np.testing.assert_array_equal(H0, copies[1])
-    for W, W0 in zip(Ws, copies[2]):
+    for W, W0 in zip(Ws, copies[2], strict=True):
         np.testing.assert_array_equal(W, W0)
     np.testing.assert_array_equal(e_T, e_copy)
 
@@ -380,8 +391,13 @@ def test_the_oracle_notices_a_wrong_gradient(perturb):
     biases = [np.ones(4), np.ones(2)]
     trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, "tanh", biases)
     e, dW, dA, dH0, db = autograd_gradients(A, H0, Ws, masks, Y, "tanh", biases)
-    mine, ref = {"e": (g.e[0], e[0]), "W": (g.W[0], dW[0]), "b": (g.b[0][None, :], db[0][None, :]),
-                 "A": (g.A, dA), "H0": (g.H0, dH0)}[perturb]
+    mine, ref = {
+        "e": (g.e[0], e[0]),
+        "W": (g.W[0], dW[0]),
+        "b": (g.b[0][None, :], db[0][None, :]),
+        "A": (g.A, dA),
+        "H0": (g.H0, dH0),
+    }[perturb]
     close(mine, ref, 1e-10)
     wrong = dense(mine).copy()
     wrong[np.unravel_index(np.argmax(np.abs(wrong)), wrong.shape)] *= 1 + 1e-6  # the largest entry
@@ -392,8 +408,9 @@ def test_the_oracle_notices_a_wrong_gradient(perturb):
 @pytest.mark.parametrize("sparse_A", [False, True])
 def test_directional_check_of_every_gradient(sparse_A, rng):
     """dL ≈ G:V along random directions, on a larger problem than the hypothesis tests."""
-    A, H0, Ws, masks, Y, biases = make_problem(9, 30, [8, 6, 5, 3], "softplus", sparse_A=sparse_A,
-                                               with_masks=True, with_biases=True)
+    A, H0, Ws, masks, Y, biases = make_problem(
+        9, 30, [8, 6, 5, 3], "softplus", sparse_A=sparse_A, with_masks=True, with_biases=True
+    )
     sigma = ["softplus", "gelu", "identity"]
     trace, g = gcnlib_gradients(A, H0, Ws, masks, Y, sigma, biases)
 
@@ -402,9 +419,11 @@ def test_directional_check_of_every_gradient(sparse_A, rng):
 
     checks = [(lambda X: loss(A=X), A, g.A), (lambda X: loss(H0=X), H0, g.H0)]
     for t in range(3):
-        checks.append((lambda X, t=t: loss(Ws=Ws[:t] + [X] + Ws[t + 1:]), Ws[t], g.W[t]))
+        checks.append((lambda X, t=t: loss(Ws=Ws[:t] + [X] + Ws[t + 1 :]), Ws[t], g.W[t]))
         if biases[t] is not None:
-            checks.append((lambda x, t=t: loss(b=biases[:t] + [x[0]] + biases[t + 1:]), biases[t][None], g.b[t][None]))
+            checks.append(
+                (lambda x, t=t: loss(b=biases[:t] + [x[0]] + biases[t + 1 :]), biases[t][None], g.b[t][None])
+            )
     assert len(checks) == 7
     for f, X, G in checks:
         numeric, analytic = gcnlib.directional_check(f, X, G, rng=rng)
@@ -450,17 +469,22 @@ def test_backward_refuses_a_trace_whose_A_H0_or_mask_changed_in_place(name, spar
     """A, H^0 and the masks are as large as the graph: forward keeps a fingerprint instead of
     a copy, and backward raises, naming the input and what to do, instead of computing from
     changed numbers."""
-    A, H0, Ws, masks, Y = make_problem(10, 6, [4, 5, 3, 2], "tanh", sparse_A=sparse, sparse_H0=sparse,
-                                       with_masks=True)
-    masks = [M if M is not None else np.tile([0.0, 2.0], (6, o))[:, :o].copy() for M, o in zip(masks, (4, 5, 3), strict=True)]
+    A, H0, Ws, masks, Y = make_problem(
+        10, 6, [4, 5, 3, 2], "tanh", sparse_A=sparse, sparse_H0=sparse, with_masks=True
+    )
+    masks = [
+        M if M is not None else np.tile([0.0, 2.0], (6, o))[:, :o].copy()
+        for M, o in zip(masks, (4, 5, 3), strict=True)
+    ]
     trace = gcnlib.forward(A, H0, Ws, "tanh", masks=masks)
     gcnlib.backward(trace, Y)  # unchanged: fine, as often as wanted
     gcnlib.backward(trace, Y)
     inputs = {"A": A, "H0": H0, **{f"M^{t}": M for t, M in enumerate(masks, 1)}}
     change_in_place(inputs[name], how)
     shown = name if name in ("A", "H0") else f"masks[{int(name[-1]) - 1}] ({name})"
-    with raises_with(ValueError, shown, "changed in place after gcnlib.forward", "run gcnlib.forward again",
-                     ".copy()"):
+    with raises_with(
+        ValueError, shown, "changed in place after gcnlib.forward", "run gcnlib.forward again", ".copy()"
+    ):
         gcnlib.backward(trace, Y)
 
 
@@ -557,7 +581,9 @@ def test_one_activation_per_layer():
     np.testing.assert_array_equal(trace.H[2], trace.Z[1])
     assert [a.name for a in trace.activations] == ["relu", "identity"]
     assert "sigma=relu,identity" in repr(trace)
-    with pytest.raises(AttributeError, match=r"one activation per layer \(relu, identity\).*activations\[t - 1\]"):
+    with pytest.raises(
+        AttributeError, match=r"one activation per layer \(relu, identity\).*activations\[t - 1\]"
+    ):
         trace.activation
     same = gcnlib.forward(A, H0, Ws, ["tanh", gcnlib.ACTIVATIONS["tanh"]])
     assert same.activation.name == "tanh" and "sigma=tanh," in repr(same)

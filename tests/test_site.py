@@ -265,7 +265,7 @@ def check_page(browser: object, url: str) -> list[str]:
     for raw in ("\\(", "\\[", "$$"):
         if raw in prose:
             where = prose.index(raw)
-            problems.append(f"raw {raw!r} left in the text: ...{prose[max(0, where - 40):where + 40]!r}...")
+            problems.append(f"raw {raw!r} left in the text: ...{prose[max(0, where - 40) : where + 40]!r}...")
     for src in page.evaluate(BROKEN_IMAGES_JS):
         problems.append(f"image did not load: {src[:120]}")
     context.close()
@@ -322,7 +322,7 @@ def test_the_phone_check_finds_what_does_not_fit(browser: object, tmp_path: Path
         '<div style="overflow-x:auto"><pre style="width:900px">wide code that scrolls</pre></div>'
         '<div class="math" style="display:flex"><span class="eqno" style="position:absolute;left:0">'
         '(1.1)</span><mjx-container style="display:block;width:300px">x</mjx-container></div>'
-        '</div></body></html>'
+        "</div></body></html>"
     )
     with serve(tmp_path) as url:
         problems = phone_layout_problems(browser, f"{url}/wide.html")
@@ -350,8 +350,9 @@ def test_math_is_typeset_without_scripts(server: str, browser: object) -> None:
     assert page.locator("span.math > mjx-container").count() >= 100
     assert page.locator("div.math span.eqno").count() >= 3
     assert page.locator("script[src*=mathjax], script[src*=MathJax]").count() == 0
-    assert page.locator("mjx-assistive-mml math").count() == page.locator("mjx-container").count(), \
+    assert page.locator("mjx-assistive-mml math").count() == page.locator("mjx-container").count(), (
         "every formula carries its MathML for screen readers"
+    )
     context.close()
 
 
@@ -391,8 +392,18 @@ def test_site_benchmark_runs_on_one_page() -> None:
 
     _pages()
     _chromium()
-    command = [sys.executable, str(ROOT / "benchmarks" / "bench_site.py"), "--site", str(SITE),
-               "--pages", "chapters/preface.html", "--rounds", "1", "--throttle", "1"]
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "bench_site.py"),
+        "--site",
+        str(SITE),
+        "--pages",
+        "chapters/preface.html",
+        "--rounds",
+        "1",
+        "--throttle",
+        "1",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     row = next(line for line in result.stdout.splitlines() if line.startswith("preface.html"))

@@ -61,10 +61,15 @@ def test_dropout_probability_out_of_range(p):
 
 
 def test_sparse_dropout_is_a_hadamard_mask_on_the_non_zeros():
-    X = sp.random(50, 40, density=0.2, format="csr", random_state=3) + 0.5 * sp.identity(50, format="csr")[:, :40]
+    X = (
+        sp.random(50, 40, density=0.2, format="csr", random_state=3)
+        + 0.5 * sp.identity(50, format="csr")[:, :40]
+    )
     X = sp.csr_matrix(X)
     Xd = gcnlib.sparse_dropout(X, 0.5, np.random.default_rng(2))
-    assert Xd.shape == X.shape and np.array_equal(Xd.indices, X.indices) and np.array_equal(Xd.indptr, X.indptr)
+    assert (
+        Xd.shape == X.shape and np.array_equal(Xd.indices, X.indices) and np.array_equal(Xd.indptr, X.indptr)
+    )
     ratio = Xd.data / X.data  # each stored entry is dropped (0) or scaled by 1/(1-p) = 2
     assert set(np.unique(ratio)) == {0.0, 2.0}
     M = np.zeros(X.shape)  # the mask as a dense matrix: X_d = X ⊙ M
@@ -174,8 +179,22 @@ def test_karate_club_four_labels_separate_the_factions(club):
 def test_history_lengths_callback_and_missing_splits(club):
     k, A_hat, X = club
     seen = []
-    history = gcnlib.train(A_hat, X, k.labels, [0, 33], epochs=7, seed=1, callback=lambda epoch, trace: seen.append((epoch, trace)))
-    for values in (history.loss, history.train_accuracy, history.val_accuracy, history.test_accuracy, history.val_loss):
+    history = gcnlib.train(
+        A_hat,
+        X,
+        k.labels,
+        [0, 33],
+        epochs=7,
+        seed=1,
+        callback=lambda epoch, trace: seen.append((epoch, trace)),
+    )
+    for values in (
+        history.loss,
+        history.train_accuracy,
+        history.val_accuracy,
+        history.test_accuracy,
+        history.val_loss,
+    ):
         assert len(values) == 7
     assert np.all(np.isnan(history.val_accuracy)) and np.all(np.isnan(history.test_accuracy))
     assert [epoch for epoch, _ in seen] == list(range(7))
@@ -274,15 +293,23 @@ def objective(xp, A, X, Ws, bs, labels, train_mask, decay, names):
     log_p = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     onehot = np.eye(Z.shape[1])[labels[rows]]
     ce = -xp.sum(log_p * onehot) / rows.size
-    return ce + sum(0.5 * lam * xp.sum(W**2) for W, lam in zip(Ws, decay))
+    return ce + sum(0.5 * lam * xp.sum(W**2) for W, lam in zip(Ws, decay, strict=True))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), m=st.integers(3, 8), F=st.integers(1, 5),
-       hidden=st.lists(st.integers(1, 4), max_size=2), sparse=st.booleans(), float32=st.booleans(),
-       with_biases=st.booleans(), per_layer_decay=st.booleans())
-def test_one_sgd_step_of_train_is_minus_lr_times_the_autograd_gradient(seed, m, F, hidden, sparse, float32,
-                                                                      with_biases, per_layer_decay):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    m=st.integers(3, 8),
+    F=st.integers(1, 5),
+    hidden=st.lists(st.integers(1, 4), max_size=2),
+    sparse=st.booleans(),
+    float32=st.booleans(),
+    with_biases=st.booleans(),
+    per_layer_decay=st.booleans(),
+)
+def test_one_sgd_step_of_train_is_minus_lr_times_the_autograd_gradient(
+    seed, m, F, hidden, sparse, float32, with_biases, per_layer_decay
+):
     """train's gradient of its objective (loss + weight decay on chosen layers), with biases, on
     dense or sparse A in float32 or float64, is autograd's: one SGD step without momentum
     moves the parameters by exactly −lr · gradient."""
@@ -296,16 +323,27 @@ def test_one_sgd_step_of_train_is_minus_lr_times_the_autograd_gradient(seed, m, 
     train_mask[0] = True
     sizes = [F, *hidden, 3]
     T = len(sizes) - 1
-    W0 = [rng.normal(size=(o, n)) for o, n in zip(sizes, sizes[1:])]
+    W0 = [rng.normal(size=(o, n)) for o, n in zip(sizes[:-1], sizes[1:], strict=True)]
     b0 = [rng.normal(size=n) for n in sizes[1:]] if with_biases else None
     decay = list(rng.uniform(0, 0.1, size=T)) if per_layer_decay else 0.05
     names = ["tanh"] * (T - 1) + ["identity"]
     dtype = np.float32 if float32 else np.float64
     cast = lambda Y: Y.astype(dtype)  # noqa: E731
     lr = 1.0  # W_new = W − G: the step recovers G without amplifying the rounding of W_new
-    history = gcnlib.train(cast(A), cast(X), labels, train_mask, weights=[cast(W) for W in W0],
-                           biases=None if b0 is None else [cast(b) for b in b0], epochs=1, lr=lr,
-                           weight_decay=decay, dropout=0.0, sigma=names, optimizer="sgd")
+    history = gcnlib.train(
+        cast(A),
+        cast(X),
+        labels,
+        train_mask,
+        weights=[cast(W) for W in W0],
+        biases=None if b0 is None else [cast(b) for b in b0],
+        epochs=1,
+        lr=lr,
+        weight_decay=decay,
+        dropout=0.0,
+        sigma=names,
+        optimizer="sgd",
+    )
     assert all(W.dtype == dtype for W in history.weights)
     lam = decay if per_layer_decay else [decay] + [0.0] * (T - 1)
     up = lambda Y: cast(Y).astype(np.float64)  # noqa: E731  the oracle sees the same rounded numbers
@@ -314,11 +352,11 @@ def test_one_sgd_step_of_train_is_minus_lr_times_the_autograd_gradient(seed, m, 
     f = lambda Ws, bs: objective(anp, A64, X64, Ws, bs, labels, train_mask, lam, names)  # noqa: E731
     dW = grad(f, 0)(W64, b64)
     tol = dict(rtol=2e-3, atol=2e-5) if float32 else dict(rtol=1e-8, atol=1e-12)
-    for W_new, W_old, G in zip(history.weights, W64, dW):
+    for W_new, W_old, G in zip(history.weights, W64, dW, strict=True):
         np.testing.assert_allclose((W_old - W_new.astype(np.float64)) / lr, G, **tol)
     if b0 is not None:
         db = grad(f, 1)(W64, b64)
-        for b_new, b_old, G in zip(history.biases, b64, db):
+        for b_new, b_old, G in zip(history.biases, b64, db, strict=True):
             np.testing.assert_allclose((b_old - b_new.astype(np.float64)) / lr, G, **tol)
     if not float32:  # and finite differences of the same objective, for the first weight
         numeric = gcnlib.numerical_gradient(lambda W: f([W, *W64[1:]], b64), W64[0])
@@ -332,7 +370,7 @@ def test_initial_weights_and_biases_are_used_and_left_alone(club):
     b0 = [np.zeros(3), np.ones(2)]
     kept = [W.copy() for W in W0] + [b.copy() for b in b0]
     history = gcnlib.train(A_hat, X, k.labels, [0, 33], weights=W0, biases=b0, epochs=2, dropout=0)
-    for given_, before in zip(W0 + b0, kept):
+    for given_, before in zip(W0 + b0, kept, strict=True):
         np.testing.assert_array_equal(given_, before)  # train worked on copies
     assert [W.shape for W in history.weights] == [(34, 3), (3, 2)] and len(history.biases) == 2
     assert not np.array_equal(history.biases[1], b0[1])  # the biases were trained too
@@ -366,9 +404,22 @@ def test_train_with_sgd_a_custom_loss_and_per_layer_decay_one_epoch_by_hand(club
         full[mask] = e_T
         return L, full
 
-    history = gcnlib.train(A_hat, X, k.labels, idx, widths=(5,), epochs=1, lr=0.05, weight_decay=(0.1, 0.2),
-                           dropout=0.0, sigma=["tanh", "identity"], seed=3, loss=half_squared_error,
-                           optimizer="sgd", momentum=0.9)
+    history = gcnlib.train(
+        A_hat,
+        X,
+        k.labels,
+        idx,
+        widths=(5,),
+        epochs=1,
+        lr=0.05,
+        weight_decay=(0.1, 0.2),
+        dropout=0.0,
+        sigma=["tanh", "identity"],
+        seed=3,
+        loss=half_squared_error,
+        optimizer="sgd",
+        momentum=0.9,
+    )
     rng = np.random.default_rng(3)
     W1, W2 = gcnlib.glorot_uniform((34, 5), rng), gcnlib.glorot_uniform((5, 2), rng)
     trace = gcnlib.forward(A_hat, X, [W1, W2], ["tanh", "identity"])
@@ -390,7 +441,7 @@ def test_an_optimizer_of_ones_own(club):
             made.append(self)
 
         def step(self, grads):
-            for W, G in zip(self.params, grads):
+            for W, G in zip(self.params, grads, strict=True):
                 W -= 0.5 * G
 
     history = gcnlib.train(A_hat, X, k.labels, [0, 33], epochs=3, optimizer=Halving, biases=True)
@@ -405,11 +456,21 @@ def test_an_optimizer_of_ones_own(club):
 def test_restore_best_returns_the_weights_of_the_lowest_validation_loss(club):
     k, A_hat, X = club
     seen = {}
-    history = gcnlib.train(A_hat, X, k.labels, [0, 33], np.arange(1, 33), epochs=60, lr=0.2, seed=2,
-                           restore_best=True, callback=lambda epoch, trace: seen.update({epoch: trace.weights}))
+    history = gcnlib.train(
+        A_hat,
+        X,
+        k.labels,
+        [0, 33],
+        np.arange(1, 33),
+        epochs=60,
+        lr=0.2,
+        seed=2,
+        restore_best=True,
+        callback=lambda epoch, trace: seen.update({epoch: trace.weights}),
+    )
     best = int(np.argmin(history.val_loss))
     assert history.best_epoch == best and 0 < best < 59  # a learning rate this large overshoots
-    for W, W_best in zip(history.weights, seen[best]):
+    for W, W_best in zip(history.weights, seen[best], strict=True):
         np.testing.assert_array_equal(W, W_best)
     assert f"best epoch, {best}, whose weights are kept: train " in repr(history)
     with pytest.raises(ValueError, match="restore_best watches the validation loss: give idx_val"):

@@ -62,15 +62,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
     args = parser.parse_args()
-    if not (args.site / "lite" / "notebooks" / "index.html").exists():
-        raise SystemExit(f"no in-browser path in {args.site}: run `make book` first")
+    measure_live(args.site, args.chapter, args.rounds)
+
+
+def measure_live(site: Path, chapter: str, rounds: int) -> None:
+    """Print, round by round and as medians, the times of ``chapter``'s live notebook on ``site``."""
+    if not (site / "lite" / "notebooks" / "index.html").exists():
+        raise SystemExit(f"no in-browser path in {site}: run `make book` first")
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[dict[str, float]]] = {"cold": [], "cached": []}
     print(f"{'round':>5} {'cache':>6} " + " ".join(f"{c:>13}" for c in COLUMNS))
-    with drive.serve(args.site) as base, sync_playwright() as playwright:
-        url = f"{base}/lite/notebooks/index.html?path={args.chapter}"
-        for round_ in range(1, args.rounds + 1):
+    with drive.serve(site) as base, sync_playwright() as playwright:
+        url = f"{base}/lite/notebooks/index.html?path={chapter}"
+        for round_ in range(1, rounds + 1):
             with tempfile.TemporaryDirectory(prefix="bench-lite-") as profile:
                 for cache in ("cold", "cached"):
                     times = one_visit(playwright, Path(profile), url)

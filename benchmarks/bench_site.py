@@ -25,6 +25,10 @@ Chromium with a phone's viewport (390×844) and the CPU slowed down by Chrome De
   the formulas then in view are rendered (the larger of the two);
 * ``ready``: DOMContentLoaded of the whole page, math included.
 
+With ``--live`` it then times a chapter run in the reader's browser (the "Run in your browser" path,
+``benchmarks/bench_lite.py``): from the click to the kernel ready, to the first result of Run All and
+to Run All finished, cold and with the browser's cache.
+
 Every time is the median of ``--rounds`` fresh page loads (a new browser context each, with the
 browser's cache off, so nothing is cached between loads); the loads with and without math alternate
 in order from one round to the next. Timings on a shared machine are noisy: compare runs made one
@@ -38,6 +42,7 @@ import contextlib
 import functools
 import gzip
 import http.server
+import importlib.util
 import re
 import shutil
 import statistics
@@ -262,6 +267,14 @@ def main() -> None:
         help="regular expression for the URLs of math assets, left out for 'ready, no math'",
     )
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    parser.add_argument(
+        "--live",
+        metavar="CHAPTER",
+        nargs="?",
+        const="chapters/08_explorers.ipynb",
+        help="then time CHAPTER (default: chapter 8) run in the browser, click to first result and "
+        "to Run All, cold and cached (benchmarks/bench_lite.py, 3 rounds)",
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -294,6 +307,12 @@ def main() -> None:
                 flush=True,
             )
         browser.close()
+    if args.live:
+        print(f"\n{args.live} in the browser (JupyterLite), seconds from the click, no throttling:")
+        live = importlib.util.spec_from_file_location("bench_lite", ROOT / "benchmarks" / "bench_lite.py")
+        bench_lite = importlib.util.module_from_spec(live)
+        live.loader.exec_module(bench_lite)
+        bench_lite.measure_live(args.site, args.live, rounds=3)
 
 
 if __name__ == "__main__":

@@ -53,15 +53,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWPORT = {"width": 390, "height": 844}
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# Chromium's flags are those of the browser tests (lite/drive.py).
+_spec = importlib.util.spec_from_file_location("drive", ROOT / "lite" / "drive.py")
+_drive = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_drive)
+CHROMIUM_ARGS = _drive.CHROMIUM_ARGS
 
 # Installed before any script of the page runs: records when the formulas in view are rendered.
 # A formula is an element of class "math" (Sphinx's markup); it is rendered once it contains the

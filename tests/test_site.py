@@ -21,13 +21,10 @@ package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_B
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
+import importlib.util
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,16 +34,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("GCNLIB_SITE", ROOT / "_build" / "html"))  # what `make book` builds
 REQUIRED = os.environ.get("GCNLIB_REQUIRE_BROWSER") == "1"
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The local server, Chromium's flags and the local hosts are those of the in-browser tests (lite/drive.py).
+_spec = importlib.util.spec_from_file_location("drive", ROOT / "lite" / "drive.py")
+drive = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(drive)
+LOCAL_HOSTS, CHROMIUM_ARGS, serve = drive.LOCAL_HOSTS, drive.CHROMIUM_ARGS, drive.serve
 
 # Visible text of the page with code, scripts and styles removed: what a reader reads as prose.
 VISIBLE_PROSE_JS = """() => {
@@ -174,29 +166,11 @@ def _pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.html") if not skip & set(p.relative_to(SITE).parts))
 
 
-@contextlib.contextmanager
-def serve(directory: Path) -> Iterator[str]:
-    """Serve ``directory`` on 127.0.0.1 at a free port; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The built site, served locally."""
     with serve(SITE) as url:
         yield url
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from . import losses
 from .activations import ACTIVATIONS, Activation
 from .training import Adam, glorot_uniform, sparse_dropout
-from .validation import _shape, as_adjacency, as_matrix, float_dtype
+from .validation import _shape, as_adjacency, as_matrix, as_selection, float_dtype
 
 __all__ = [
     "ATTENTION_SLOPE",
@@ -916,15 +916,7 @@ def _dropout(shape: tuple, p: float, rng: np.random.Generator, dtype) -> Array:
 
 
 def _node_indices(idx: Any, m: int, name: str) -> Array | None:
+    """The sorted node indices of a split (indices or a boolean mask, as ``train`` takes them)."""
     if idx is None:
         return None
-    idx = np.asarray(idx)
-    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(
-            f"{name}: node indices must be a 1-D integer array, got dtype {idx.dtype} and shape {idx.shape}"
-        )
-    if idx.size == 0 or idx.min() < 0 or idx.max() >= m:
-        raise ValueError(
-            f"{name}: node indices must be a non-empty array of values in 0..{m - 1} (m = {m} nodes)"
-        )
-    return idx
+    return np.flatnonzero(as_selection(idx, m, name, unit="node", of="the graph"))

@@ -1,11 +1,11 @@
-"""The numbered results of chapters 2–5 in the built site: boxes numbered, references resolved.
+"""The numbered results of chapters 2–5 and 9 in the built site: boxes numbered, references resolved.
 
-Chapter 5 cites a numbered definition, lemma or theorem at every step of its derivations
+Chapters 5 and 9 cite a numbered definition, lemma or theorem at every step of their derivations
 (sphinx-proof's ``{prf:ref}``). This test reads the HTML that ``make book`` builds and checks that
 every such box carries a number of its chapter ("Lemma 3.4"), that every reference to one is a link
-showing that number, and that the chain from chapter 2 to chapter 5 is there: chapter 5 cites results
-of chapters 2, 3 and 4. Whether MathJax typesets the boxes is checked in a browser by
-``test_site.py``. Without a built site the test is skipped.
+showing that number, and that the chains are there: chapter 5 cites results of chapters 2, 3 and 4,
+and chapter 9 (graph attention) cites results of chapters 2 to 5. Whether MathJax typesets the boxes
+is checked in a browser by ``test_site.py``. Without a built site the test is skipped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("GCNLIB_SITE", ROOT / "_build" / "html"))
-CHAPTERS = {2: "02_index_notation", 3: "03_frobenius", 4: "04_hadamard", 5: "05_recursion"}
+CHAPTERS = {2: "02_index_notation", 3: "03_frobenius", 4: "04_hadamard", 5: "05_recursion", 9: "09_attention"}
 KINDS = "Definition|Lemma|Theorem|Corollary|Proposition|Example"
 
 
@@ -49,8 +49,19 @@ def test_every_reference_resolves_to_a_number(number):
     assert "prf:ref" not in html and "undefined label" not in html.lower()
 
 
+def cited_chapters(html: str) -> set[str]:
+    return set(re.findall(rf'href="(\d\d_\w+)\.html#[^"]*">(?:{KINDS}) \d+\.\d+</a>', html))
+
+
 def test_chapter_5_cites_the_earlier_chapters():
     html = page(5)
-    cited = set(re.findall(rf'href="(\d\d_\w+)\.html#[^"]*">(?:{KINDS}) \d+\.\d+</a>', html))
+    cited = cited_chapters(html)
     assert {"02_index_notation", "03_frobenius", "04_hadamard"} <= cited, cited
     assert 'id="thm-recursion"' in html
+
+
+def test_chapter_9_cites_chapters_2_to_5():
+    html = page(9)
+    cited = cited_chapters(html)
+    assert {"02_index_notation", "03_frobenius", "04_hadamard", "05_recursion"} <= cited, cited
+    assert 'id="lem-softmax-pattern"' in html and 'id="thm-attention-backward"' in html

@@ -117,9 +117,11 @@ every ``exp`` at most 1. Both patterns take the row's first entry on E instead, 
 without a maximum per row and head (with the sparse layout, ``np.maximum.reduceat`` was the
 costliest step of the layer): its term is exactly 1, so the sum is at least 1, and as long as no
 entry lies more than 60 above its row's first, no term exceeds e^60 ≈ 1e26, far from overflow in
-float32 (3e38). The entries ``R − c`` are then no larger than with the maximum, so they carry no
-more round-off into ``exp``. Beyond 60 the row's maximum is used. (The largest such gap seen
-while training on Cora and Citeseer was about 33.)
+float32 (3e38). Beyond 60 the row's maximum is used (``tests/test_attention.py`` checks both
+branches against a float64 softmax). Rounding: the exponent ``R − c`` of a term that matters is
+off by at most a few units of its last place, up to 60 ε absolutely, which is the size of the
+rounding error that R itself carries when two of its entries lie that far apart. (The largest
+gap seen while training on Cora and Citeseer was about 33.)
 """
 
 

@@ -342,6 +342,32 @@ def test_float32_stays_float32():
     assert history.layers[0].W.dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spread", [30.0, 500.0])  # within SOFTMAX_SHIFT_RANGE of a row's first entry, and far beyond
+def test_the_row_softmax_is_exact_for_scores_of_any_size(dtype, spread):
+    """The softmax on E shifts each row by its first entry, or by its maximum when an entry lies far above
+    the first: either way no exp overflows, and the result is the softmax of a float64 reference."""
+    rng = np.random.default_rng(3)
+    m, K = 40, 3
+    P = np.eye(m) + (rng.random((m, m)) < 0.2)
+    R = rng.uniform(-spread, spread, (K, m, m))
+    R[:, :, 0] -= 2 * spread  # rows whose first entry on E is far below the others ...
+    R[:, ::2, 0] += 4 * spread  # ... and rows whose first entry is far above the others
+    expected = np.where(P > 0, R, -np.inf)
+    expected = np.exp(expected - expected.max(axis=2, keepdims=True))
+    expected /= expected.sum(axis=2, keepdims=True)
+    R = R.astype(dtype)
+    dense_edges, sparse_edges = attention._edges(P), attention._edges(sp.csr_matrix(P))
+    rows, cols = sp.csr_matrix(P).nonzero()
+    with np.errstate(over="raise", invalid="raise"):
+        dense_result = dense_edges.row_softmax(np.where(P > 0, R, 0).astype(dtype))
+        sparse_result = sparse_edges.row_softmax(R[:, rows, cols])
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert dense_result.dtype == sparse_result.dtype == dtype
+    np.testing.assert_allclose(dense_result, expected, atol=tolerance)
+    np.testing.assert_allclose(sparse_result, expected[:, rows, cols], atol=tolerance)
+
+
 def small():
     rng = np.random.default_rng(2)
     return dict(A=np.eye(4) + np.diag(np.ones(3), 1), H=rng.standard_normal((4, 3)),

@@ -1,8 +1,9 @@
 """Font Awesome's icon fonts cut down to the icons the site shows.
 
-pydata-sphinx-theme ships Font Awesome 6 Free whole: three web fonts, about 300 KB of woff2, that
-every page fetches, for the few dozen icons the site draws (its header buttons, the admonition and
-exercise icons, the breadcrumbs). When the HTML build finishes, this extension writes each font of
+pydata-sphinx-theme ships Font Awesome 6 Free whole: three web fonts of 300 KB in woff2 (solid
+156 KB, brands 118 KB, regular 25 KB), the first two fetched by every page, for the few dozen icons
+the site draws (its header buttons, the admonition and exercise icons, the arrows to the next
+page). When the HTML build finishes, this extension writes each font of
 ``_static/vendor/fontawesome/webfonts/`` (the woff2 and its ttf fallback) anew, from the theme's
 original, with only the code points the site can show:
 
@@ -66,7 +67,10 @@ def assets(page: Path) -> tuple[list[Path], list[Path]]:
 
 def characters(css_value: str) -> str:
     """The text of the CSS strings in ``css_value``, escapes decoded (``"\\f303"`` → U+F303)."""
-    decode = lambda m: chr(int(m[1], 16)) if m[1] else m[2]  # noqa: E731
+
+    def decode(escape: re.Match) -> str:
+        return chr(int(escape[1], 16)) if escape[1] else escape[2]
+
     return "".join(ESCAPE.sub(decode, a or b) for a, b in STRING.findall(css_value))
 
 
@@ -99,7 +103,7 @@ def used_code_points(css: str, names: set[str]) -> set[int]:
 
 def subset_font(source: Path, target: Path, code_points: set[int]) -> None:
     options = subset.Options(name_IDs=["*"], name_languages=["*"], name_legacy=True)
-    options.flavor = "woff2" if target.suffix == ".woff2" else None
+    options.flavor = {".woff2": "woff2", ".woff": "woff"}.get(target.suffix)  # else TrueType
     font = subset.load_font(str(source), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=code_points)

@@ -12,7 +12,10 @@ For each page of ``_build/html`` this test checks what a reader would see with n
 - on a phone's screen (390 px wide) nothing is wider than the screen unless it sits in a box that
   scrolls sideways on its own (wide equations, code, tables), and no equation number overlaps its
   equation;
-- on a wide screen the page has one search field (some theme versions add a second, empty one).
+- on a wide screen the page has one search field (some theme versions add a second, empty one);
+- every Font Awesome icon a page can show (menus and the colour modes included) has its glyph in the
+  icon font it is drawn with, which the build cuts down to the site's icons (``_ext/subset_icons.py``),
+  and on a phone's screen the header's icons are drawn from those fonts, not as missing glyphs.
 
 The test needs Debian's Chromium (``apt-get install chromium``), driven by the PyPI ``playwright``
 package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_BROWSER=1`` is set
@@ -22,6 +25,7 @@ package. Where Chromium is absent the test is skipped, unless ``GCNLIB_REQUIRE_B
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -142,6 +146,38 @@ VISIBLE_SEARCH_FIELDS_JS = """() => Array.from(document.querySelectorAll(
         '.search-button-field, form.bd-search input, input[type=search]'))
     .filter(el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0
                     && getComputedStyle(el).visibility !== 'hidden'; }).length"""
+
+
+# Every Font Awesome icon of the page, shown or not (menus, the other colour modes): the characters
+# that an element's ::before or ::after draws with a Font Awesome font, with the font's family and
+# weight. Math is skipped: its thousands of elements draw with MathJax's fonts.
+ICONS_JS = """() => {
+    const icons = [];
+    for (const el of document.querySelectorAll('body *:not(mjx-container, mjx-container *)')) {
+        for (const pseudo of ['::before', '::after']) {
+            const style = getComputedStyle(el, pseudo);
+            const family = style.fontFamily.split(',').map(f => f.trim().replace(/^"|"$/g, ''))
+                .find(f => f.startsWith('Font Awesome'));
+            if (family && style.content.startsWith('"')) {
+                icons.push({family, weight: style.fontWeight, content: style.content, pseudo,
+                            element: [el.tagName.toLowerCase(), ...el.classList].join('.')});
+            }
+        }
+    }
+    return icons;
+}"""
+
+# The icons of the header a reader sees, each tagged so that Chrome DevTools can find it; and the
+# Font Awesome faces that failed to load.
+HEADER_ICONS_JS = """() => {
+    const icons = Array.from(document.querySelectorAll('.bd-header *, .bd-header-article *'))
+        .filter(el => getComputedStyle(el, '::before').fontFamily.includes('Font Awesome')
+                      && getComputedStyle(el, '::before').content.startsWith('"') && el.checkVisibility());
+    document.querySelectorAll('[data-icon-probe]').forEach(el => { delete el.dataset.iconProbe; });
+    icons.forEach(el => { el.dataset.iconProbe = [el.tagName.toLowerCase(), ...el.classList].join('.'); });
+    return Array.from(document.fonts).filter(f => f.family.includes('Font Awesome') && f.status === 'error')
+        .map(f => `${f.family} ${f.weight}`);
+}"""
 
 
 def _unavailable(reason: str) -> None:
@@ -303,6 +339,128 @@ def test_the_phone_check_finds_what_does_not_fit(browser: object, tmp_path: Path
     assert any("a wide paragraph" in p for p in problems), problems
     assert not any("wide code" in p for p in problems), problems
     assert any("(1.1) overlaps" in p for p in problems), problems
+
+
+def icon_fonts(site: Path) -> dict[tuple[str, int], list[Path]]:
+    """The site's Font Awesome faces, from its style sheets' @font-face rules: (family, weight) → files."""
+    faces = {}
+    for sheet in (site / "_static").rglob("*.css"):
+        for body in re.findall(r"@font-face\s*\{([^}]*)\}", sheet.read_text(errors="replace")):
+            family = re.search(r"font-family:\s*([^;]+)", body)[1].replace("\\", "").strip("\"' ")
+            if family.startswith("Font Awesome"):
+                weight = int(re.search(r"font-weight:\s*(\d+)", body)[1])
+                urls = re.findall(r"url\(\s*[\"']?([^\"')]+)", body)
+                faces[family, weight] = [(sheet.parent / url).resolve() for url in urls]
+    return faces
+
+
+def test_every_icon_has_its_glyph(server: str, browser: object) -> None:
+    """Each icon any page can show is in the icon font that draws it (fonts cut down at build time)."""
+    from fontTools.ttLib import TTFont
+
+    faces = icon_fonts(SITE)
+    assert faces, f"no Font Awesome @font-face in the style sheets of {SITE}"
+    characters = {path: set(TTFont(path).getBestCmap()) for paths in faces.values() for path in paths}
+    for path, kept in characters.items():  # the whole solid font maps 1966 characters
+        assert 0 < len(kept) < 200, (
+            f"{path.name} has {len(kept)} characters: not cut down to the site's icons"
+        )
+    report, shown = {}, set()
+    for path in _pages():
+        if redirect_target(path) is not None:
+            continue
+        relative = path.relative_to(SITE).as_posix()
+        context = browser.new_context(viewport=PHONE)
+        page = context.new_page()
+        page.goto(f"{server}/{relative}", wait_until="load")
+        icons = page.evaluate(ICONS_JS)
+        context.close()
+        problems = []
+        for icon in icons:
+            weights = [w for family, w in faces if family == icon["family"]]
+            if not weights:
+                problems.append(f"{icon['element']}{icon['pseudo']}: no @font-face for {icon['family']}")
+                continue
+            weight = min(weights, key=lambda w: abs(w - int(icon["weight"])))  # the face drawn with
+            for char in icon["content"][1:-1].replace('\\"', '"'):
+                shown.add((icon["family"], weight, char))
+                for font in faces[icon["family"], weight]:
+                    if ord(char) not in characters[font]:
+                        problems.append(
+                            f"{icon['element']}{icon['pseudo']}: U+{ord(char):04X} not in {font.name}"
+                        )
+        if problems:
+            report[relative] = sorted(set(problems))
+    assert not report, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in report.items())
+    assert len(shown) >= 10, f"expected the header's icons and more, found {sorted(shown)}"
+
+
+def header_icon_fonts(browser: object, url: str, solid: bytes | None = None) -> dict[str, list[str]]:
+    """The fonts that drew each icon a reader sees in the header at a phone's width, in each colour
+    mode, as Chromium reports them (DevTools' ``CSS.getPlatformFontsForNode``; "failed" lists the
+    icon fonts that did not load). ``solid`` replaces the solid icon font, for the check's own test."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    if solid is not None:
+        page.route(
+            "**/fa-solid-900.woff2", lambda route: route.fulfill(body=solid, content_type="font/woff2")
+        )
+    page.goto(url, wait_until="load")
+    devtools = context.new_cdp_session(page)
+    devtools.send("DOM.enable")
+    devtools.send("CSS.enable")
+    drawn: dict[str, list[str]] = {"failed": []}
+    for mode in ("auto", "light", "dark"):
+        page.evaluate(f"document.documentElement.dataset.mode = '{mode}'")
+        page.evaluate("document.fonts.ready.then(() => true)")
+        drawn["failed"] += page.evaluate(HEADER_ICONS_JS)
+        root = devtools.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        found = devtools.send("DOM.querySelectorAll", {"nodeId": root, "selector": "[data-icon-probe]"})
+        for node_id in found["nodeIds"]:
+            node = devtools.send("DOM.describeNode", {"nodeId": node_id})["node"]
+            name = node["attributes"][node["attributes"].index("data-icon-probe") + 1]
+            before = next(p for p in node.get("pseudoElements", []) if p["pseudoType"] == "before")
+            fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": before["nodeId"]})["fonts"]
+            drawn[f"{name} ({mode} mode)"] = [font["familyName"] for font in fonts]
+    context.close()
+    return drawn
+
+
+def header_icon_problems(drawn: dict[str, list[str]]) -> list[str]:
+    """Header icons not drawn with a Font Awesome font alone (a missing glyph falls back to another font)."""
+    problems = [f"icon font did not load: {face}" for face in drawn.pop("failed")]
+    for icon, fonts in drawn.items():
+        if not fonts or not all(font.startswith("Font Awesome") for font in fonts):
+            problems.append(f"{icon} is drawn with {fonts}, not with its icon font: a missing glyph")
+    return problems
+
+
+def test_the_header_icons_render_on_a_phone(server: str, browser: object) -> None:
+    _pages()
+    drawn = header_icon_fonts(browser, f"{server}/chapters/04_hadamard.html")
+    problems = header_icon_problems(drawn)
+    assert not problems, "\n".join(problems)
+    icons = " ".join(drawn)
+    for icon in ("fa-bars", "fa-magnifying-glass", "fa-github", "fa-sun", "fa-moon", "fa-circle-half-stroke"):
+        assert icon in icons, f"no {icon} among the header's icons at 390 px: {icons}"
+
+
+def test_the_icon_check_finds_a_dropped_glyph(server: str, browser: object) -> None:
+    """The check itself works: a solid icon font without the magnifying glass (U+F002) is reported."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    _pages()
+    font = TTFont(SITE / "_static" / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.woff2")
+    options = subset.Options(flavor="woff2")
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=set(font.getBestCmap()) - {0xF002})
+    subsetter.subset(font)
+    broken = io.BytesIO()
+    subset.save_font(font, broken, options)
+    drawn = header_icon_fonts(browser, f"{server}/chapters/04_hadamard.html", broken.getvalue())
+    problems = header_icon_problems(drawn)
+    assert problems and all("fa-magnifying-glass" in p for p in problems), problems
 
 
 def test_one_search_field_on_a_wide_screen(server: str, browser: object) -> None:

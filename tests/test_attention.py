@@ -343,7 +343,8 @@ def test_float32_stays_float32():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("spread", [30.0, 500.0])  # within SOFTMAX_SHIFT_RANGE of a row's first entry, and far beyond
+# spread 30: within SOFTMAX_SHIFT_RANGE of a row's first entry; 500: far beyond it
+@pytest.mark.parametrize("spread", [30.0, 500.0])
 def test_the_row_softmax_is_exact_for_scores_of_any_size(dtype, spread):
     """The softmax on E shifts each row by its first entry, or by its maximum when an entry lies far above
     the first: either way no exp overflows, and the result is the softmax of a float64 reference."""

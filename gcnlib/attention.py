@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from . import losses
 from .activations import Activation
 from .training import Adam, glorot_uniform, sparse_dropout
-from .validation import _shape, as_adjacency, as_matrix, as_selection, float_dtype
+from .validation import _shape, as_adjacency, as_matrix, as_names, as_selection, float_dtype
 
 __all__ = [
     "ATTENTION_SLOPE",
@@ -468,14 +468,6 @@ def _check_masks(input_mask: Any, attention_mask: Any, H: Any, edges: Edges, K: 
     return input_mask, attention_mask
 
 
-def _check_wrt(wrt: str | Iterable[str]) -> frozenset:
-    wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
-    unknown = wanted - set(WRT)
-    if unknown:
-        raise ValueError(f"wrt: unknown gradient(s) {sorted(unknown)}; choose from {list(WRT)}")
-    return wanted
-
-
 # --- forward and backward -------------------------------------------------------------------
 
 
@@ -602,7 +594,7 @@ def attention_backward(
         raise TypeError(
             f"trace: expected the AttentionTrace returned by attention_forward, got {type(trace).__name__}"
         )
-    wanted = _check_wrt(wrt)
+    wanted = as_names(wrt, WRT)
     e = as_matrix(e, "e", dtype=trace.Z.dtype)
     if e.shape != trace.Z.shape:
         raise ValueError(

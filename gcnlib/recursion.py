@@ -48,7 +48,17 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from .activations import Activation, get_activation
-from .validation import Matrix, _shape, as_adjacency, as_matrix, as_vector, detached, fingerprint, float_dtype
+from .validation import (
+    Matrix,
+    _shape,
+    as_adjacency,
+    as_matrix,
+    as_names,
+    as_vector,
+    detached,
+    fingerprint,
+    float_dtype,
+)
 
 __all__ = ["Trace", "Gradients", "forward", "backward"]
 
@@ -243,10 +253,7 @@ def _check_activations(sigma: Any, T: int) -> list:
 def _check_wrt(wrt: str | Iterable[str] | None, has_biases: bool) -> frozenset:
     if wrt is None:
         return frozenset(WRT) if has_biases else frozenset(WRT) - {"b"}
-    wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
-    unknown = wanted - set(WRT)
-    if unknown:
-        raise ValueError(f"wrt: unknown gradient(s) {sorted(unknown)}; choose from {list(WRT)}")
+    wanted = as_names(wrt, WRT)
     if "b" in wanted and not has_biases:
         raise ValueError(
             "wrt: 'b' asks for the bias gradients, but the forward pass had no biases "

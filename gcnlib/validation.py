@@ -10,6 +10,7 @@ The checks are cheap: a float64/float32 NumPy array that is already 2-D costs on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Union
 
@@ -332,3 +333,18 @@ def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: st
         f"{name}: expected a boolean mask of shape ({m},) or a 1-D array of integer {unit} indices, "
         f"got dtype {selection.dtype} and shape {selection.shape}"
     )
+
+
+def as_names(wrt: Any, choices: Sequence[str], name: str = "wrt") -> frozenset:
+    """The set of gradient names ``wrt`` asks for: one name or an iterable of names, each in ``choices``.
+
+    Raises
+    ------
+    ValueError
+        A name not among ``choices``; the message lists the choices.
+    """
+    wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
+    unknown = wanted - set(choices)
+    if unknown:
+        raise ValueError(f"{name}: unknown gradient(s) {sorted(unknown)}; choose from {list(choices)}")
+    return wanted

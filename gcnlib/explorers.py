@@ -16,7 +16,8 @@ need no widgets. Each explorer draws with matplotlib into a PNG shown by an
 without a running kernel.
 
 This module needs the optional packages ipywidgets and matplotlib
-(``pip install "gcnlib[widgets]"``); ``import gcnlib`` alone does not load it::
+(``pip install ipywidgets matplotlib``, or gcnlib installed with its extra ``widgets`` as the
+README shows); ``import gcnlib`` alone does not load it::
 
     from gcnlib.explorers import RecursionExplorer
     RecursionExplorer().widget      # the last line of a notebook cell displays it
@@ -37,11 +38,11 @@ try:
 except ImportError as missing:  # the optional extra "widgets" is not installed
     raise ImportError(
         f"gcnlib.explorers needs ipywidgets and matplotlib ({missing}); install them with "
-        f"pip install ipywidgets matplotlib, or install gcnlib with its extra: gcnlib[widgets]"
+        f"pip install ipywidgets matplotlib, or install gcnlib with its extra 'widgets' (see the README)"
     ) from missing
 
 from .activations import ACTIVATIONS, Activation, get_activation
-from .gradcheck import numerical_gradient, relative_error
+from .finite_differences import numerical_gradient, relative_error
 from .graphs import karate_club, normalize_adjacency
 from .losses import squared_error
 from .recursion import Trace, backward, forward

@@ -131,11 +131,10 @@ def check_gradients(
     """
     A = recursion.as_adjacency(A).astype(np.float64, copy=False)
     H0 = recursion.as_matrix(H0, "H0", sparse_ok=True).astype(np.float64, copy=False)
-    weights = [np.array(W, dtype=np.float64) for W in recursion._check_weights(weights)]
-    if biases is not None:
-        biases = [None if b is None else np.array(b, dtype=np.float64) for b in biases]
-    if masks is not None:
-        masks = [None if M is None else np.asarray(M, dtype=np.float64) for M in masks]
+    weights = [W.astype(np.float64, copy=False) for W in recursion._check_weights(weights)]
+    # the checks of forward, with their messages, before anything is converted to float64
+    biases = recursion._check_biases(biases, weights, np.dtype(np.float64))
+    masks = recursion._check_masks(masks, H0, weights, np.dtype(np.float64))
     loss = _check_loss(loss)
 
     def L(A=A, H0=H0, weights=weights, biases=biases) -> float:

@@ -39,7 +39,7 @@ appear, and each product is taken in the cheaper of its two orders:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +166,13 @@ def _check_weights(weights: Any) -> list:
         raise TypeError(
             f"weights: expected a list [W^1, ..., W^T] of matrices, got one array of shape "
             f"{weights.shape}; wrap a single layer as [W]"
+        )
+    if isinstance(weights, (Mapping, str)):
+        hint = (
+            "; pass list(weights.values()) in the order of the layers" if isinstance(weights, Mapping) else ""
+        )
+        raise TypeError(
+            f"weights: expected a list [W^1, ..., W^T] of matrices, got a {type(weights).__name__}{hint}"
         )
     try:
         weights = list(weights)

@@ -293,7 +293,9 @@ def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: st
     ----------
     selection : array_like
         Either a boolean mask of shape ``(m,)`` (True for a selected row) or a 1-D
-        sequence of integer row indices in ``[0, m)``; the two are interchangeable.
+        sequence of distinct integer row indices in ``[0, m)``; the two are interchangeable.
+        A 0/1 *integer* array is read as indices, not as a mask, so one of length m > 2
+        repeats an index and is refused with a hint to pass ``mask.astype(bool)``.
     m : int
         The number of rows to choose from.
     name : str
@@ -304,8 +306,8 @@ def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: st
     Raises
     ------
     ValueError
-        A boolean mask of another length, an index out of range, or a selection of no row
-        (a mean over it would be undefined).
+        A boolean mask of another length, an index out of range or repeated, or a selection
+        of no row (a mean over it would be undefined).
     TypeError
         Neither booleans nor integers (e.g. float indices).
     """
@@ -326,6 +328,18 @@ def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: st
                 f"{name}: {unit} indices must lie in [0, {m}) for {of} with {m} {unit}s, "
                 f"got values from {selection.min()} to {selection.max()}"
             )
+        values, counts = np.unique(selection, return_counts=True)
+        if counts.max() > 1:
+            repeated = int(values[counts.argmax()])
+            hint = (
+                f"; a 0/1 integer array is read as {unit} indices, not as a mask: pass {name}.astype(bool)"
+                if set(values.tolist()) <= {0, 1}
+                else ""
+            )
+            raise ValueError(
+                f"{name}: {unit} index {repeated} appears {counts.max()} times; the indices must be "
+                f"distinct{hint}"
+            )
         selected = np.zeros(m, dtype=bool)
         selected[selection] = True
         return selected
@@ -342,8 +356,16 @@ def as_names(wrt: Any, choices: Sequence[str], name: str = "wrt") -> frozenset:
     ------
     ValueError
         A name not among ``choices``; the message lists the choices.
+    TypeError
+        Neither a name nor an iterable of names (e.g. a number).
     """
-    wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
+    try:
+        wanted = frozenset((wrt,) if isinstance(wrt, str) else wrt)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected a gradient name or a list of names from {list(choices)}, "
+            f"got {type(wrt).__name__}"
+        ) from None
     unknown = wanted - set(choices)
     if unknown:
         raise ValueError(f"{name}: unknown gradient(s) {sorted(unknown)}; choose from {list(choices)}")

@@ -308,6 +308,40 @@ def test_train_accepts_boolean_masks_as_the_losses_do(club):
         gcnlib.train(A_hat, X, labels, [0, 33], np.ones(33, dtype=bool), epochs=1)
 
 
+def test_a_0_1_integer_mask_is_refused_not_read_as_indices(club):
+    """np.zeros(m, int) with ones at the labelled rows is a mask to a student but indices to NumPy."""
+    labels, A_hat, X = club
+    mask = np.zeros(34, dtype=int)
+    mask[[0, 33]] = 1
+    with raises(ValueError, "idx_train", "index 0 appears 32 times", "idx_train.astype(bool)"):
+        gcnlib.train(A_hat, X, labels, mask, epochs=1)
+    with raises(ValueError, "mask", "appears 32 times", "mask.astype(bool)"):
+        gcnlib.softmax_cross_entropy(np.zeros((34, 2)), labels, mask)
+    with raises(ValueError, "mask", "row index 3 appears 2 times", "distinct"):
+        gcnlib.accuracy(np.zeros((34, 2)), labels, [3, 5, 3])
+    as_bool = gcnlib.softmax_cross_entropy(np.eye(34)[:, :2], labels, mask.astype(bool))
+    as_indices = gcnlib.softmax_cross_entropy(np.eye(34)[:, :2], labels, [0, 33])
+    assert as_bool[0] == as_indices[0]
+
+
+def test_weights_given_as_a_dict_or_wrt_as_a_number():
+    with raises(TypeError, "weights", "dict", "list(weights.values())"):
+        gcnlib.forward(A, H0, {"W1": Ws[0], "W2": Ws[1]})
+    with raises(TypeError, "wrt", "int", "'W'"):
+        gcnlib.backward(gcnlib.forward(A, H0, Ws), np.ones((5, 2)), wrt=5)
+
+
+def test_check_gradients_checks_biases_and_masks_as_forward_does():
+    with raises(TypeError, "biases", "list of 2", "bool"):
+        gcnlib.check_gradients(A, H0, Ws, biases=True)
+    with raises(ValueError, "biases[0] (b^1)", "(3,)", "length 4"):
+        gcnlib.check_gradients(A, H0, Ws, biases=[np.zeros(3), None])
+    with raises(TypeError, "masks[0] (M^1)", "scipy.sparse", "toarray"):
+        gcnlib.check_gradients(A, H0, Ws, masks=[sp.csr_matrix(np.ones((5, 3))), None])
+    with raises(ValueError, "masks[0] (M^1)", "5×4", "5×3"):
+        gcnlib.check_gradients(A, H0, Ws, masks=[np.ones((5, 4)), None])
+
+
 def test_integer_seeds_wherever_a_generator_is_taken():
     same = lambda a, b: np.testing.assert_array_equal(a, b)  # noqa: E731
     gen = np.random.default_rng

@@ -91,11 +91,11 @@ def test_softmax_is_shift_invariant_and_keeps_float32():
 
 
 def masks_for(m, rng):
-    """None, a boolean mask, and index arrays (one of them with a repeated index)."""
+    """None, a boolean mask, and index arrays (sorted and not; repeated indices are refused, test_errors)."""
     chosen = rng.choice(m, size=max(1, m // 2), replace=False)
     boolean = np.zeros(m, dtype=bool)
     boolean[chosen] = True
-    return [None, boolean, np.sort(chosen), np.concatenate([chosen, chosen[:1]])]
+    return [None, boolean, np.sort(chosen), np.sort(chosen)[::-1]]
 
 
 def selected_rows(m, mask):

@@ -339,7 +339,7 @@ class History:
         when = (
             "the last epoch"
             if self.best_epoch is None
-            else f"the best epoch, {self.best_epoch}, whose weights are kept"
+            else f"epoch {self.best_epoch + 1} of {len(self.loss)}, the best, whose weights are kept"
         )
         return (
             f"History({len(self.loss)} epochs, widths {widths}: loss {self.loss[0]:.4g} → {self.loss[-1]:.4g}; "

@@ -472,7 +472,9 @@ def test_restore_best_returns_the_weights_of_the_lowest_validation_loss(club):
     assert history.best_epoch == best and 0 < best < 59  # a learning rate this large overshoots
     for W, W_best in zip(history.weights, seen[best], strict=True):
         np.testing.assert_array_equal(W, W_best)
-    assert f"best epoch, {best}, whose weights are kept: train " in repr(history)
+    assert f"epoch {best + 1} of {len(history.loss)}, the best, whose weights are kept: train " in repr(
+        history
+    )
     with pytest.raises(ValueError, match="restore_best watches the validation loss: give idx_val"):
         gcnlib.train(A_hat, X, k.labels, [0, 33], restore_best=True)
 

@@ -516,7 +516,8 @@ def attention_forward(
     -------
     AttentionTrace
         ``trace.Z`` is the output; the rest is what :func:`attention_backward` needs.
-        float32 if every input is float32, else float64.
+        float32 if H, W, a1, a2 and b are float32 (the masks are then used in float32
+        too; A gives only the pattern), else float64.
 
     Raises
     ------

@@ -306,7 +306,8 @@ def forward(
     -------
     Trace
         ``trace.Z = [Z^1..Z^T]``, ``trace.H = [H^0..H^T]``, and what backward needs.
-        float32 if every input is float32, else float64. The trace holds copies of the
+        float32 if A, H0 and every W^t are float32 (biases and masks are then used in
+        float32 too), else float64. The trace holds copies of the
         weights and biases, so updating them in place afterwards (as an optimiser does)
         does not change what :func:`backward` computes from it. ``A``, ``H0`` and the
         masks are as large as the graph and are not copied: the trace keeps a fingerprint

@@ -608,4 +608,14 @@ def test_every_python_example_of_the_readme_runs_as_printed():
     for example in examples:
         exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     assert [b.shape for b in namespace["grads"].b] == [(8,), (2,)]
-    assert list(namespace["errors"]) == ["W^1", "W^2", "A", "H0"] and max(namespace["errors"].values()) < 1e-6
+    errors = namespace["errors"]
+    assert list(errors) == ["W^1", "W^2", "b^1", "b^2", "A", "H0"] and max(errors.values()) < 1e-6
+    # the backward pass the example prints is that of the network it built (biases, relu then identity)
+    A, H0, weights, labels = (namespace[k] for k in ("A", "H0", "weights", "graph"))
+    sigma, biases, grads = namespace["sigma"], namespace["biases"], namespace["grads"]
+
+    def loss_of_W2(W2):
+        Z = gcnlib.forward(A, H0, [weights[0], W2], sigma=sigma, biases=biases).Z[-1]
+        return gcnlib.softmax_cross_entropy(Z, labels.labels)[0]
+
+    assert gcnlib.relative_error(grads.W[1], gcnlib.numerical_gradient(loss_of_W2, weights[1])) < 1e-6

@@ -39,7 +39,7 @@ appear, and each product is taken in the cheaper of its two orders:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ from .validation import (
     Matrix,
     _shape,
     as_adjacency,
+    as_list,
     as_matrix,
     as_names,
     as_vector,
@@ -162,22 +163,9 @@ class Gradients:
 
 
 def _check_weights(weights: Any) -> list:
-    if isinstance(weights, np.ndarray) or sp.issparse(weights):
-        raise TypeError(
-            f"weights: expected a list [W^1, ..., W^T] of matrices, got one array of shape "
-            f"{weights.shape}; wrap a single layer as [W]"
-        )
-    if isinstance(weights, (Mapping, str)):
-        hint = (
-            "; pass list(weights.values()) in the order of the layers" if isinstance(weights, Mapping) else ""
-        )
-        raise TypeError(
-            f"weights: expected a list [W^1, ..., W^T] of matrices, got a {type(weights).__name__}{hint}"
-        )
-    try:
-        weights = list(weights)
-    except TypeError:
-        raise TypeError(f"weights: expected a list [W^1, ..., W^T], got {type(weights).__name__}") from None
+    weights = as_list(
+        weights, "weights", "a list [W^1, ..., W^T] of matrices", array_hint="; wrap a single layer as [W]"
+    )
     if not weights:
         raise ValueError("weights: the list is empty; a network needs at least W^1")
     # private copies: an optimiser may update the caller's weights in place after forward
@@ -200,14 +188,7 @@ def _check_widths(m: int, H0: Any, Ws: list) -> None:
 
 def _per_layer(values: Any, T: int, name: str, what: str) -> list:
     """A list of T entries (one per layer) from a list, refusing a single array or another length."""
-    if isinstance(values, np.ndarray) or sp.issparse(values):
-        raise TypeError(
-            f"{name}: expected a list of {T} {what} (one per layer, None for none), got one array"
-        )
-    try:
-        values = list(values)
-    except TypeError:
-        raise TypeError(f"{name}: expected a list of {T} {what}, got {type(values).__name__}") from None
+    values = as_list(values, name, f"a list of {T} {what} (one per layer, None for none)")
     if len(values) != T:
         raise ValueError(f"{name}: expected {T} entries (one per layer, None for none), got {len(values)}")
     return values

@@ -32,7 +32,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import losses, recursion
 from .activations import Activation
-from .validation import Matrix, as_adjacency, as_generator, as_matrix, as_selection, float_dtype
+from .validation import Matrix, as_adjacency, as_generator, as_list, as_matrix, as_selection, float_dtype
 
 __all__ = [
     "glorot_uniform",
@@ -520,8 +520,7 @@ def train(
 
 def _initial_weights(weights: Any, F: int, dtype: np.dtype) -> list:
     """Float copies of the caller's initial weights, W^1 with one row per feature."""
-    if isinstance(weights, np.ndarray):
-        raise TypeError(f"weights: expected a list [W^1, ..., W^T], got one array of shape {weights.shape}")
+    weights = as_list(weights, "weights", "a list [W^1, ..., W^T] of matrices")
     weights = [np.array(as_matrix(W, f"W^{t}"), dtype=dtype) for t, W in enumerate(weights, start=1)]
     if not weights:
         raise ValueError("weights: the list is empty; a network needs at least W^1")

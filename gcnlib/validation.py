@@ -10,7 +10,7 @@ The checks are cheap: a float64/float32 NumPy array that is already 2-D costs on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Union
 
@@ -27,6 +27,8 @@ __all__ = [
     "as_vector",
     "as_generator",
     "as_selection",
+    "as_list",
+    "as_names",
     "float_dtype",
     "is_sparse",
     "detached",
@@ -347,6 +349,28 @@ def as_selection(selection: Any, m: int, name: str, *, unit: str = "row", of: st
         f"{name}: expected a boolean mask of shape ({m},) or a 1-D array of integer {unit} indices, "
         f"got dtype {selection.dtype} and shape {selection.shape}"
     )
+
+
+def as_list(values: Any, name: str, expected: str, *, array_hint: str = "") -> list:
+    """``values`` as a list, for an argument that takes one entry per layer (weights, biases, masks).
+
+    Refuses, naming ``name`` and saying what was ``expected``: one array (``array_hint`` may add
+    how to wrap it), a dict (its keys would be taken for the entries), a string and anything that
+    is not iterable.
+    """
+    if isinstance(values, np.ndarray) or sp.issparse(values):
+        raise TypeError(f"{name}: expected {expected}, got one array of shape {values.shape}{array_hint}")
+    if isinstance(values, Mapping):
+        raise TypeError(
+            f"{name}: expected {expected}, got a {type(values).__name__}; "
+            f"pass list({name}.values()) in the order of the layers"
+        )
+    if isinstance(values, str):
+        raise TypeError(f"{name}: expected {expected}, got a str")
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError(f"{name}: expected {expected}, got {type(values).__name__}") from None
 
 
 def as_names(wrt: Any, choices: Sequence[str], name: str = "wrt") -> frozenset:

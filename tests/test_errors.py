@@ -327,6 +327,10 @@ def test_a_0_1_integer_mask_is_refused_not_read_as_indices(club):
 def test_weights_given_as_a_dict_or_wrt_as_a_number():
     with raises(TypeError, "weights", "dict", "list(weights.values())"):
         gcnlib.forward(A, H0, {"W1": Ws[0], "W2": Ws[1]})
+    with raises(TypeError, "biases", "dict", "list(biases.values())"):
+        gcnlib.forward(A, H0, Ws, biases={"b1": np.zeros(4), "b2": np.zeros(2)})
+    with raises(TypeError, "weights", "dict", "list(weights.values())"):
+        gcnlib.train(A, H0, np.arange(5) % 2, [0, 1], weights={"W1": Ws[0], "W2": Ws[1]}, epochs=1)
     with raises(TypeError, "wrt", "int", "'W'"):
         gcnlib.backward(gcnlib.forward(A, H0, Ws), np.ones((5, 2)), wrt=5)
 
